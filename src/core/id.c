@@ -1,0 +1,53 @@
+/* ULID ids and base64url tokens. */
+#include "core/id.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/clock.h"
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void
+pb_id_new(char out[PB_ID_LEN + 1])
+{
+    unsigned char raw[16];
+    uint64_t ms = (uint64_t)pb_clock_now_ms();
+    for (int i = 5; i >= 0; i--) {
+        raw[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    randombytes_buf(raw + 6, 10);
+    /* 128 bits as 26 base32 digits: the first digit carries the top 3 bits. */
+    unsigned __int128 v = 0;
+    for (int i = 0; i < 16; i++)
+        v = (v << 8) | raw[i];
+    for (int i = PB_ID_LEN - 1; i >= 0; i--) {
+        out[i] = crockford[(unsigned)(v & 31)];
+        v >>= 5;
+    }
+    out[PB_ID_LEN] = '\0';
+}
+
+bool
+pb_id_valid(const char *s)
+{
+    if (s == NULL || strlen(s) != PB_ID_LEN || s[0] > '7')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p == '\0' || strchr(crockford, *p) == NULL)
+            return false;
+    return true;
+}
+
+void
+pb_token_new(char out[PB_TOKEN_LEN + 1])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, PB_TOKEN_LEN + 1, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+}

@@ -1,0 +1,206 @@
+/* The request context and the reply helpers every response goes through. */
+#include "http/request.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/headers.h"
+
+static void
+client_address(struct MHD_Connection *conn, char out[64])
+{
+    snprintf(out, 64, "-");
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, 64);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, 64);
+}
+
+struct pb_request *
+pb_request_new(struct MHD_Connection *conn, struct pb_app *app, const struct pb_route *routes,
+               size_t nroutes, bool tls, const char *method, const char *path)
+{
+    struct pb_arena *arena = pb_arena_new(PB_REQUEST_ARENA_LIMIT);
+    if (arena == NULL)
+        return NULL;
+    struct pb_request *req = pb_arena_alloc(arena, sizeof(*req));
+    if (req == NULL)
+        goto fail;
+    req->arena = arena;
+    req->conn = conn;
+    req->app = app;
+    req->routes = routes;
+    req->nroutes = nroutes;
+    req->tls = tls;
+    req->started_us = pb_clock_mono_us();
+    pb_id_new(req->id);
+    req->method = pb_arena_strdup(arena, method);
+    req->path = pb_arena_strdup(arena, path);
+    if (req->method == NULL || req->path == NULL)
+        goto fail;
+    pb_buf_init(&req->body, 0);
+    req->role = PB_ROLE_NONE;
+    if (conn != NULL)
+        client_address(conn, req->client_addr);
+    return req;
+fail:
+    pb_arena_free(arena);
+    return NULL;
+}
+
+void
+pb_request_free(struct pb_request *req)
+{
+    if (req == NULL)
+        return;
+    json_decref(req->json);
+    pb_buf_release(&req->body, 0);
+    pb_arena_free(req->arena);
+}
+
+const char *
+pb_request_param(const struct pb_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+const char *
+pb_request_query(const struct pb_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+pb_request_header(const struct pb_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int
+pb_request_add_reply_header(struct pb_request *req, const char *name, const char *value)
+{
+    if (req->nreply_headers == PB_REQUEST_MAX_HEADERS)
+        return -1;
+    struct pb_request_pair *h = &req->reply_headers[req->nreply_headers];
+    h->name = pb_arena_strdup(req->arena, name);
+    h->value = pb_arena_strdup(req->arena, value);
+    if (h->name == NULL || h->value == NULL)
+        return -1;
+    req->nreply_headers++;
+    return 0;
+}
+
+void
+pb_reply_response(struct pb_request *req, int status, struct MHD_Response *resp)
+{
+    if (resp == NULL) {
+        pb_error("cannot create a response (out of memory)");
+        req->status = status;
+        return;
+    }
+    if (req->status != 0) {
+        pb_error("a second reply (%d) to one request was dropped", status);
+        MHD_destroy_response(resp);
+        return;
+    }
+    int rc = pb_headers_add_security(resp, req->tls);
+    if (rc == 0)
+        rc = pb_headers_set(resp, "X-Request-Id", req->id);
+    for (size_t i = 0; rc == 0 && i < req->nreply_headers; i++)
+        rc = pb_headers_set(resp, req->reply_headers[i].name, req->reply_headers[i].value);
+    /* API answers and errors are personal or transient: never stored by a cache. */
+    if (rc == 0 && (status >= 400 || strncmp(req->path, "/api/", 5) == 0))
+        rc = pb_headers_set(resp, "Cache-Control", "no-store");
+    if (rc != 0) {
+        pb_error("cannot add the response headers (out of memory)");
+        MHD_destroy_response(resp);
+        req->status = status;
+        return;
+    }
+    if (MHD_queue_response(req->conn, (unsigned int)status, resp) != MHD_YES)
+        pb_warn("cannot queue the %d response", status);
+    else
+        req->replied = true;
+    req->status = status;
+    MHD_destroy_response(resp);
+}
+
+void
+pb_reply_bytes(struct pb_request *req, int status, const char *content_type, const void *data,
+               size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (resp != NULL && content_type != NULL &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
+        MHD_destroy_response(resp);
+        resp = NULL;
+    }
+    pb_reply_response(req, status, resp);
+}
+
+void
+pb_reply_json(struct pb_request *req, int status, json_t *json)
+{
+    char *text = json != NULL ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(json);
+    if (text == NULL) {
+        static const char nomem[] = "{\"code\":101,\"hint\":\"out of memory\",\"detail\":\"\"}";
+        pb_reply_bytes(req, 503, "application/json; charset=utf-8", nomem, sizeof(nomem) - 1);
+        return;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        pb_reply_response(req, status, NULL);
+        return;
+    }
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json; charset=utf-8") != MHD_YES ||
+        pb_headers_set(resp, "Cache-Control", "no-store") != 0) {
+        MHD_destroy_response(resp);
+        resp = NULL;
+    }
+    pb_reply_response(req, status, resp);
+}
+
+void
+pb_reply_error(struct pb_request *req, enum pb_err err, const char *field, const char *detail_fmt,
+               ...)
+{
+    char detail[1024] = "";
+    if (detail_fmt != NULL) {
+        va_list ap;
+        va_start(ap, detail_fmt);
+        vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+        va_end(ap);
+    }
+    json_t *body =
+        json_pack("{s:i, s:s, s:s}", "code", (int)err, "hint", pb_err_hint(err), "detail", detail);
+    if (body == NULL) /* the detail was not UTF-8 */
+        body =
+            json_pack("{s:i, s:s, s:s}", "code", (int)err, "hint", pb_err_hint(err), "detail", "");
+    if (body != NULL && field != NULL) {
+        json_t *f = json_string(field);
+        if (f == NULL)
+            f = json_string("?");
+        json_object_set_new(body, "field", f);
+    }
+    pb_reply_json(req, pb_err_status(err), body);
+}

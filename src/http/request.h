@@ -1,0 +1,109 @@
+/*
+ * The request context: everything a handler needs about one request (its
+ * arena, route, path parameters, query, parsed JSON body, client address,
+ * the app) and the reply helpers that build every response.
+ */
+#ifndef PB_HTTP_REQUEST_H
+#define PB_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/id.h"
+#include "model/roles.h"
+
+struct pb_app;
+struct pb_route;
+
+#define PB_REQUEST_MAX_PARAMS  8
+#define PB_REQUEST_MAX_HEADERS 8
+/* What the arena of one request may hand out (the body lives in `body`, apart). */
+#define PB_REQUEST_ARENA_LIMIT (1024 * 1024)
+
+struct pb_request_pair {
+    const char *name;
+    const char *value;
+};
+
+struct pb_request {
+    struct pb_arena *arena; /* freed with the request */
+    struct MHD_Connection *conn;
+    struct pb_app *app;
+    const struct pb_route *routes; /* the table the server runs with */
+    size_t nroutes;
+    bool tls;
+    char id[PB_ID_LEN + 1];       /* also the X-Request-Id header and the log's request id */
+    const char *method;           /* as sent: "GET", "HEAD", ... */
+    const char *path;             /* decoded path, without the query */
+    const struct pb_route *route; /* NULL when nothing matched */
+    struct pb_request_pair params[PB_REQUEST_MAX_PARAMS]; /* {name} segments */
+    size_t nparams;
+    struct pb_buf body; /* bounded by route->body_limit */
+    bool body_too_large;
+    json_t *json; /* the parsed body of a JSON route, or NULL; owned */
+    char client_addr[64];
+    enum pb_role role; /* PB_ROLE_NONE until authenticated */
+    int64_t started_us;
+    int status; /* of the reply, 0 before */
+    bool replied;
+    struct pb_request_pair reply_headers[PB_REQUEST_MAX_HEADERS];
+    size_t nreply_headers;
+};
+
+/* A new context, or NULL when out of memory. `method` and `path` are copied. */
+struct pb_request *
+pb_request_new(struct MHD_Connection *conn, struct pb_app *app, const struct pb_route *routes,
+               size_t nroutes, bool tls, const char *method, const char *path);
+
+void
+pb_request_free(struct pb_request *req);
+
+/* The value of path parameter {name}, or NULL. */
+const char *
+pb_request_param(const struct pb_request *req, const char *name);
+
+/* A query-string argument (decoded), or NULL. Never log it: it may be personal. */
+const char *
+pb_request_query(const struct pb_request *req, const char *name);
+
+/* A request header, or NULL. */
+const char *
+pb_request_header(const struct pb_request *req, const char *name);
+
+/* Adds a header to the coming reply (both strings are copied). Returns 0 or -1. */
+int
+pb_request_add_reply_header(struct pb_request *req, const char *name, const char *value);
+
+/* Replies with compact UTF-8 JSON; steals the reference to `json`. */
+void
+pb_reply_json(struct pb_request *req, int status, json_t *json);
+
+/*
+ * Replies {"code", "hint", "detail", "field"?} with the error's status.
+ * `field` may be NULL; the detail must never hold a personal value.
+ */
+void
+pb_reply_error(struct pb_request *req, enum pb_err err, const char *field, const char *detail_fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+
+/* Replies with a copy of `len` bytes. */
+void
+pb_reply_bytes(struct pb_request *req, int status, const char *content_type, const void *data,
+               size_t len);
+
+/*
+ * Queues `resp` (consumed) after adding the security headers, X-Request-Id,
+ * the headers of pb_request_add_reply_header() and, on API and error
+ * responses, Cache-Control: no-store. Every reply goes through here.
+ */
+void
+pb_reply_response(struct pb_request *req, int status, struct MHD_Response *resp);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * The PostgreSQL backend: connecting (and reconnecting after a lost
+ * connection), transactions, lazily prepared statements, the classification
+ * of errors into soft and hard, and the ops table that gathers the aggregate
+ * files' operations.
+ */
+#include "store/pg/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/strutil.h"
+
+/* Keeps the server's NOTICEs out of stderr; they are worth a debug line at most. */
+static void
+notice_processor(void *arg, const char *message)
+{
+    (void)arg;
+    pb_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* The first line of libpq's last error on this connection. */
+static const char *
+first_line(const char *msg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.*s", (int)strcspn(msg, "\n"), msg);
+    return buf;
+}
+
+enum pb_qs
+pb_pg_fail(struct pb_pg_conn *c, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+        pb_debug("postgres %s: %s: conflict (%s)", c->where, what, state);
+        return PB_QS_SOFT_ERROR;
+    }
+    /* The primary message only: the detail may quote personal values. */
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char line[256];
+    if (msg == NULL)
+        msg = first_line(PQerrorMessage(c->pg), line, sizeof(line));
+    pb_warn("postgres %s: %s: %s (%s)%s", c->where, what, msg, state ? state : "no SQLSTATE",
+            PQstatus(c->pg) == CONNECTION_BAD ? "; connection lost" : "");
+    return PB_QS_HARD_ERROR;
+}
+
+enum pb_qs
+pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql, int nparams,
+           const char *const *params, PGresult **out)
+{
+    PGresult *res;
+    enum pb_qs qs;
+
+    *out = NULL;
+    if (!c->prepared[id]) {
+        res = PQprepare(c->pg, name, sql, nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            qs = pb_pg_fail(c, res, name);
+            PQclear(res);
+            return qs;
+        }
+        PQclear(res);
+        c->prepared[id] = true;
+    }
+    res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        qs = pb_pg_fail(c, res, name);
+        PQclear(res);
+        return qs;
+    }
+    *out = res;
+    return PB_QS_ONE;
+}
+
+enum pb_qs
+pb_pg_changes(const PGresult *res)
+{
+    const char *n = PQcmdTuples((PGresult *)res);
+    long rows = 0;
+    if (n != NULL && *n != '\0' && !pb_str_to_long(n, 0, 1L << 62, &rows))
+        return PB_QS_HARD_ERROR;
+    return rows == 0 ? PB_QS_NONE : rows == 1 ? PB_QS_ONE : PB_QS_N;
+}
+
+bool
+pb_pg_text(const PGresult *res, int row, int col, char *dst, size_t size)
+{
+    if (PQgetisnull(res, row, col)) {
+        dst[0] = '\0';
+        return false;
+    }
+    return pb_strlcpy(dst, PQgetvalue(res, row, col), size);
+}
+
+int64_t
+pb_pg_int64(const PGresult *res, int row, int col)
+{
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Runs a statement without parameters or rows (BEGIN, SET ...). */
+static enum pb_qs
+exec_simple(struct pb_pg_conn *c, const char *sql)
+{
+    PGresult *res = PQexec(c->pg, sql);
+    enum pb_qs qs = PQresultStatus(res) == PGRES_COMMAND_OK ? PB_QS_NONE : pb_pg_fail(c, res, sql);
+    PQclear(res);
+    return qs;
+}
+
+/* What every new (or reset) session needs. */
+static enum pb_qs
+session_setup(struct pb_pg_conn *c)
+{
+    memset(c->prepared, 0, sizeof(c->prepared));
+    PQsetNoticeProcessor(c->pg, notice_processor, NULL);
+    return exec_simple(c, "SET client_min_messages = warning");
+}
+
+static void
+pg_disconnect(struct pb_conn *conn)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    if (c == NULL)
+        return;
+    PQfinish(c->pg);
+    free(c);
+}
+
+static enum pb_err
+pg_connect(const char *url, struct pb_conn **out, char why[PB_WHY_MAX])
+{
+    enum pb_err err = PB_ERR_OK;
+    struct pb_pg_conn *c = NULL;
+    char *parse_err = NULL;
+    char line[256];
+
+    *out = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &parse_err);
+    if (opts == NULL) {
+        snprintf(why, PB_WHY_MAX, "store URL is not a valid PostgreSQL URL: %s",
+                 parse_err ? first_line(parse_err, line, sizeof(line)) : "out of memory");
+        PQfreemem(parse_err);
+        return parse_err ? PB_ERR_STORE_URL : PB_ERR_NOMEM;
+    }
+    PQconninfoFree(opts);
+
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        snprintf(why, PB_WHY_MAX, "out of memory connecting to PostgreSQL");
+        return PB_ERR_NOMEM;
+    }
+    /* Later keywords win: the URL's own connect_timeout overrides ours. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const values[] = {"10", "postbode", url, NULL};
+    c->pg = PQconnectdbParams(keys, values, 1);
+    if (c->pg == NULL) {
+        snprintf(why, PB_WHY_MAX, "out of memory connecting to PostgreSQL");
+        err = PB_ERR_NOMEM;
+        goto out;
+    }
+    const char *host = PQhost(c->pg);
+    snprintf(c->where, sizeof(c->where), "database %s on %s:%s", PQdb(c->pg) ? PQdb(c->pg) : "?",
+             host && *host ? host : "localhost", PQport(c->pg) ? PQport(c->pg) : "5432");
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        snprintf(why, PB_WHY_MAX, "cannot connect to PostgreSQL %s: %s", c->where,
+                 first_line(PQerrorMessage(c->pg), line, sizeof(line)));
+        err = PB_ERR_STORE_OPEN;
+        goto out;
+    }
+    if (session_setup(c) < 0) {
+        snprintf(why, PB_WHY_MAX, "cannot set up the session on PostgreSQL %s: %s", c->where,
+                 first_line(PQerrorMessage(c->pg), line, sizeof(line)));
+        err = PB_ERR_STORE_OPEN;
+        goto out;
+    }
+    *out = (struct pb_conn *)c;
+    c = NULL;
+out:
+    if (c != NULL)
+        pg_disconnect((struct pb_conn *)c);
+    return err;
+}
+
+bool
+pb_pg_ensure_alive(struct pb_pg_conn *c)
+{
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return true;
+    pb_warn("postgres %s: connection lost, reconnecting", c->where);
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char line[256];
+        pb_error("postgres %s: cannot reconnect: %s", c->where,
+                 first_line(PQerrorMessage(c->pg), line, sizeof(line)));
+        return false;
+    }
+    return session_setup(c) >= 0;
+}
+
+static enum pb_qs
+pg_begin(struct pb_conn *conn, bool write)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    if (!pb_pg_ensure_alive(c))
+        return PB_QS_HARD_ERROR;
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        (void)exec_simple(c, "ROLLBACK");
+    return exec_simple(c, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                                : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+}
+
+static enum pb_qs
+pg_commit(struct pb_conn *conn)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    PGresult *res = PQexec(c->pg, "COMMIT");
+    enum pb_qs qs = PB_QS_NONE;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        qs = pb_pg_fail(c, res, "COMMIT");
+    } else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+        /* The transaction had failed: PostgreSQL answers COMMIT by rolling back. */
+        pb_warn("postgres %s: COMMIT of a failed transaction rolled it back", c->where);
+        qs = PB_QS_HARD_ERROR;
+    }
+    PQclear(res);
+    return qs;
+}
+
+static void
+pg_rollback(struct pb_conn *conn)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        (void)exec_simple(c, "ROLLBACK");
+}
+
+const struct pb_store_ops pb_store_postgres = {
+    .name = "postgres",
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .migrate = pb_pg_migrate,
+    .schema_version = pb_pg_schema_version,
+    .account_insert = pb_pg_account_insert,
+    .account_get = pb_pg_account_get,
+    .account_list = pb_pg_account_list,
+    .region_insert = pb_pg_region_insert,
+    .region_get = pb_pg_region_get,
+    .region_list = pb_pg_region_list,
+    .placement_set = pb_pg_placement_set,
+    .placement_get = pb_pg_placement_get,
+};

@@ -1,0 +1,138 @@
+/*
+ * The PostgreSQL schema: numbered migrations compiled into the binary,
+ * applied together in one transaction under an advisory lock (so that two
+ * nodes migrating at once take turns) and recorded in schema_version.
+ * Migration N is migrations[N - 1]; append only, never edit a published one.
+ */
+#include "store/pg/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+/* The advisory lock key: "postbode" read as a big-endian 64-bit integer. */
+#define MIGRATION_LOCK "8101821198367679589"
+
+static const char *const migrations[] = {
+    /* 1: the control store (keys collate as bytes, like SQLite, for keyset paging) */
+    "CREATE TABLE schema_version ("
+    "  version INTEGER PRIMARY KEY,"
+    "  applied_at BIGINT NOT NULL);"
+    "CREATE TABLE accounts ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  plan TEXT NOT NULL CHECK (plan IN ('standard', 'enterprise')),"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE regions ("
+    "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  url TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE placements ("
+    "  account_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES accounts(id),"
+    "  region TEXT COLLATE \"C\" NOT NULL REFERENCES regions(name),"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE INDEX placements_region ON placements(region);",
+};
+
+#define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum pb_qs
+pb_pg_schema_version(struct pb_conn *conn, int *version)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    PGresult *res;
+    enum pb_qs qs;
+
+    *version = 0;
+    qs = pb_pg_exec(c, PB_PG_VERSION_TABLE, "pb_version_table",
+                    "SELECT to_regclass('schema_version') IS NOT NULL", 0, NULL, &res);
+    if (qs < 0)
+        return qs;
+    bool exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!exists)
+        return PB_QS_ONE;
+
+    qs = pb_pg_exec(c, PB_PG_VERSION_MAX, "pb_version_max",
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_version", 0, NULL, &res);
+    if (qs < 0)
+        return qs;
+    *version = (int)pb_pg_int64(res, 0, 0);
+    PQclear(res);
+    return PB_QS_ONE;
+}
+
+/* Runs one statement of the migration; false (with `why` filled) on failure. */
+static bool
+run(struct pb_pg_conn *c, PGresult *res, const char *what, char why[PB_WHY_MAX])
+{
+    ExecStatusType status = PQresultStatus(res);
+    bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (!ok) {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(why, PB_WHY_MAX, "%s on PostgreSQL %s failed: %.*s", what, c->where,
+                 msg ? (int)strlen(msg) : (int)strcspn(PQerrorMessage(c->pg), "\n"),
+                 msg ? msg : PQerrorMessage(c->pg));
+    }
+    PQclear(res);
+    return ok;
+}
+
+enum pb_err
+pb_pg_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    enum pb_err err = PB_ERR_STORE_MIGRATION;
+    int version = 0;
+    char what[64];
+
+    *from = *to = 0;
+    if (!pb_pg_ensure_alive(c)) {
+        snprintf(why, PB_WHY_MAX, "lost the connection to PostgreSQL %s", c->where);
+        return PB_ERR_STORE_OPEN;
+    }
+    if (!run(c, PQexec(c->pg, "BEGIN"), "starting the migration", why))
+        goto out;
+    if (!run(c, PQexec(c->pg, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")"),
+             "taking the migration lock", why))
+        goto out;
+    if (pb_pg_schema_version(conn, &version) < 0) {
+        snprintf(why, PB_WHY_MAX, "cannot read the schema version of PostgreSQL %s", c->where);
+        goto out;
+    }
+    *from = *to = version;
+    if (version > LATEST) {
+        snprintf(why, PB_WHY_MAX,
+                 "PostgreSQL %s is at schema version %d, but this postbode knows only up to "
+                 "%d; upgrade postbode",
+                 c->where, version, LATEST);
+        err = PB_ERR_STORE_TOO_NEW;
+        goto out;
+    }
+    for (int v = version + 1; v <= LATEST; v++) {
+        snprintf(what, sizeof(what), "migration %d", v);
+        if (!run(c, PQexec(c->pg, migrations[v - 1]), what, why))
+            goto out;
+        char vtext[16], now[24];
+        snprintf(vtext, sizeof(vtext), "%d", v);
+        snprintf(now, sizeof(now), "%lld", (long long)pb_clock_now());
+        const char *const params[] = {vtext, now};
+        if (!run(c,
+                 PQexecParams(c->pg,
+                              "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", 2,
+                              NULL, params, NULL, NULL, 0),
+                 what, why))
+            goto out;
+    }
+    if (!run(c, PQexec(c->pg, "COMMIT"), "committing the migrations", why))
+        goto out;
+    *to = LATEST;
+    err = PB_ERR_OK;
+out:
+    if (err != PB_ERR_OK && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+    return err;
+}

@@ -1,0 +1,224 @@
+/*
+ * The SQLite backend: opening a connection (with its pragmas and a check
+ * that the file is a database), transactions, the statement cache and the
+ * ops table that gathers the aggregate files' operations.
+ */
+#include "store/sqlite/sqlite_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/strutil.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+enum pb_qs
+pb_sqlite_fail(struct pb_sqlite_conn *c, int rc, const char *what)
+{
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        pb_debug("sqlite %s: %s: busy (%d)", c->path, what, rc);
+        return PB_QS_SOFT_ERROR;
+    }
+    pb_warn("sqlite %s: %s: %s (%d)", c->path, what, sqlite3_errmsg(c->db), rc);
+    return PB_QS_HARD_ERROR;
+}
+
+enum pb_qs
+pb_sqlite_prepare(struct pb_sqlite_conn *c, enum pb_sq_stmt id, const char *sql, sqlite3_stmt **out)
+{
+    if (c->stmts[id] == NULL) {
+        int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL);
+        if (rc != SQLITE_OK) {
+            c->stmts[id] = NULL;
+            return pb_sqlite_fail(c, rc, "prepare");
+        }
+    }
+    *out = c->stmts[id];
+    return PB_QS_ONE;
+}
+
+void
+pb_sqlite_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+enum pb_qs
+pb_sqlite_step_change(struct pb_sqlite_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    enum pb_qs qs;
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        int n = sqlite3_changes(c->db);
+        qs = n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+    } else {
+        qs = pb_sqlite_fail(c, rc, what);
+    }
+    pb_sqlite_done(st);
+    return qs;
+}
+
+bool
+pb_sqlite_column_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    if (s == NULL) {
+        dst[0] = '\0';
+        return false;
+    }
+    return pb_strlcpy(dst, s, size);
+}
+
+/* The file named by "sqlite:PATH" (or "sqlite://PATH"); NULL when empty. */
+static const char *
+url_path(const char *url)
+{
+    if (!pb_str_starts_with(url, "sqlite:"))
+        return NULL;
+    const char *path = url + strlen("sqlite:");
+    if (pb_str_starts_with(path, "//"))
+        path += 2;
+    return *path ? path : NULL;
+}
+
+static void
+sqlite_disconnect(struct pb_conn *conn)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    if (c == NULL)
+        return;
+    for (int i = 0; i < PB_SQ_COUNT; i++)
+        sqlite3_finalize(c->stmts[i]);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static enum pb_err
+sqlite_connect(const char *url, struct pb_conn **out, char why[PB_WHY_MAX])
+{
+    enum pb_err err = PB_ERR_OK;
+    sqlite3_stmt *st = NULL;
+    struct pb_sqlite_conn *c = NULL;
+    const char *path = url_path(url);
+
+    *out = NULL;
+    if (path == NULL) {
+        snprintf(why, PB_WHY_MAX, "store URL \"%.60s\" names no file; use sqlite:PATH", url);
+        return PB_ERR_STORE_URL;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        snprintf(why, PB_WHY_MAX, "out of memory opening %s", path);
+        return PB_ERR_NOMEM;
+    }
+    pb_strlcpy(c->path, path, sizeof(c->path));
+
+    int rc = sqlite3_open_v2(
+        path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(why, PB_WHY_MAX, "cannot open SQLite database %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        err = PB_ERR_STORE_OPEN;
+        goto out;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+
+    /* Reading the header shows at once whether the file is a database at all. */
+    rc = sqlite3_prepare_v2(c->db, "PRAGMA schema_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(st); /* ends the read, or the pragmas below would be inside it */
+    st = NULL;
+    if (rc != SQLITE_OK) {
+        int primary = rc & 0xff;
+        if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
+            snprintf(why, PB_WHY_MAX, "%s is not a valid SQLite database: %s", path,
+                     sqlite3_errmsg(c->db));
+            err = PB_ERR_STORE_CORRUPT;
+        } else {
+            snprintf(why, PB_WHY_MAX, "cannot read SQLite database %s: %s", path,
+                     sqlite3_errmsg(c->db));
+            err = PB_ERR_STORE_OPEN;
+        }
+        goto out;
+    }
+
+    static const char *const pragmas[] = {
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA secure_delete = ON",
+        "PRAGMA synchronous = NORMAL",
+    };
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        char *msg = NULL;
+        rc = sqlite3_exec(c->db, pragmas[i], NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+            snprintf(why, PB_WHY_MAX, "cannot set up SQLite database %s (%s): %s", path, pragmas[i],
+                     msg ? msg : sqlite3_errstr(rc));
+            sqlite3_free(msg);
+            err = (rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT
+                      ? PB_ERR_STORE_CORRUPT
+                      : PB_ERR_STORE_OPEN;
+            goto out;
+        }
+    }
+    *out = (struct pb_conn *)c;
+    c = NULL;
+out:
+    sqlite3_finalize(st);
+    if (c != NULL)
+        sqlite_disconnect((struct pb_conn *)c);
+    return err;
+}
+
+static enum pb_qs
+exec_simple(struct pb_sqlite_conn *c, const char *sql)
+{
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? PB_QS_NONE : pb_sqlite_fail(c, rc, sql);
+}
+
+static enum pb_qs
+sqlite_begin(struct pb_conn *conn, bool write)
+{
+    return exec_simple(pb_sqlite_conn(conn), write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+static enum pb_qs
+sqlite_commit(struct pb_conn *conn)
+{
+    return exec_simple(pb_sqlite_conn(conn), "COMMIT");
+}
+
+static void
+sqlite_rollback(struct pb_conn *conn)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    if (!sqlite3_get_autocommit(c->db))
+        (void)exec_simple(c, "ROLLBACK");
+}
+
+const struct pb_store_ops pb_store_sqlite = {
+    .name = "sqlite",
+    .connect = sqlite_connect,
+    .disconnect = sqlite_disconnect,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .migrate = pb_sqlite_migrate,
+    .schema_version = pb_sqlite_schema_version,
+    .account_insert = pb_sqlite_account_insert,
+    .account_get = pb_sqlite_account_get,
+    .account_list = pb_sqlite_account_list,
+    .region_insert = pb_sqlite_region_insert,
+    .region_get = pb_sqlite_region_get,
+    .region_list = pb_sqlite_region_list,
+    .placement_set = pb_sqlite_placement_set,
+    .placement_get = pb_sqlite_placement_get,
+};

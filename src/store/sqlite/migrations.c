@@ -1,0 +1,140 @@
+/*
+ * The SQLite schema: numbered migrations compiled into the binary, applied
+ * together in one transaction and recorded in the schema_version table.
+ * Migration N is migrations[N - 1]; append only, never edit a published one.
+ */
+#include "store/sqlite/sqlite_internal.h"
+
+#include <stdio.h>
+
+#include "core/clock.h"
+
+static const char *const migrations[] = {
+    /* 1: the control store */
+    "CREATE TABLE schema_version ("
+    "  version INTEGER PRIMARY KEY,"
+    "  applied_at BIGINT NOT NULL);"
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  plan TEXT NOT NULL CHECK (plan IN ('standard', 'enterprise')),"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE regions ("
+    "  name TEXT PRIMARY KEY,"
+    "  url TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE placements ("
+    "  account_id TEXT PRIMARY KEY REFERENCES accounts(id),"
+    "  region TEXT NOT NULL REFERENCES regions(name),"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE INDEX placements_region ON placements(region);",
+};
+
+#define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum pb_qs
+pb_sqlite_schema_version(struct pb_conn *conn, int *version)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    enum pb_qs qs;
+
+    *version = 0;
+    qs = pb_sqlite_prepare(c, PB_SQ_VERSION_TABLE,
+                           "SELECT count(*) FROM sqlite_master"
+                           " WHERE type = 'table' AND name = 'schema_version'",
+                           &st);
+    if (qs < 0)
+        return qs;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        qs = pb_sqlite_fail(c, rc, "schema_version table");
+        pb_sqlite_done(st);
+        return qs;
+    }
+    int exists = sqlite3_column_int(st, 0);
+    pb_sqlite_done(st);
+    if (!exists)
+        return PB_QS_ONE;
+
+    qs = pb_sqlite_prepare(c, PB_SQ_VERSION_MAX,
+                           "SELECT COALESCE(MAX(version), 0) FROM schema_version", &st);
+    if (qs < 0)
+        return qs;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        qs = PB_QS_ONE;
+    } else {
+        qs = pb_sqlite_fail(c, rc, "schema_version");
+    }
+    pb_sqlite_done(st);
+    return qs;
+}
+
+static enum pb_qs
+record_version(struct pb_sqlite_conn *c, int version)
+{
+    sqlite3_stmt *st;
+    enum pb_qs qs =
+        pb_sqlite_prepare(c, PB_SQ_VERSION_INSERT,
+                          "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_int(st, 1, version);
+    sqlite3_bind_int64(st, 2, pb_clock_now());
+    return pb_sqlite_step_change(c, st, "record schema version");
+}
+
+enum pb_err
+pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    enum pb_err err = PB_ERR_OK;
+    int version = 0;
+    char *msg = NULL;
+
+    *from = *to = 0;
+    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(why, PB_WHY_MAX, "cannot start migrating %s: %s", c->path, sqlite3_errmsg(c->db));
+        return (rc & 0xff) == SQLITE_BUSY ? PB_ERR_STORE_SOFT : PB_ERR_STORE_MIGRATION;
+    }
+    if (pb_sqlite_schema_version(conn, &version) < 0) {
+        snprintf(why, PB_WHY_MAX, "cannot read the schema version of %s: %s", c->path,
+                 sqlite3_errmsg(c->db));
+        err = PB_ERR_STORE_MIGRATION;
+        goto out;
+    }
+    *from = *to = version;
+    if (version > LATEST) {
+        snprintf(why, PB_WHY_MAX,
+                 "%s is at schema version %d, but this postbode knows only up to %d; "
+                 "upgrade postbode",
+                 c->path, version, LATEST);
+        err = PB_ERR_STORE_TOO_NEW;
+        goto out;
+    }
+    for (int v = version + 1; v <= LATEST; v++) {
+        rc = sqlite3_exec(c->db, migrations[v - 1], NULL, NULL, &msg);
+        if (rc != SQLITE_OK || record_version(c, v) < 0) {
+            snprintf(why, PB_WHY_MAX, "migration %d of %s failed: %s", v, c->path,
+                     msg ? msg : sqlite3_errmsg(c->db));
+            err = PB_ERR_STORE_MIGRATION;
+            goto out;
+        }
+    }
+    rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(why, PB_WHY_MAX, "cannot commit the migrations of %s: %s", c->path,
+                 sqlite3_errmsg(c->db));
+        err = PB_ERR_STORE_MIGRATION;
+        goto out;
+    }
+    *to = LATEST;
+out:
+    sqlite3_free(msg);
+    if (err != PB_ERR_OK && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
