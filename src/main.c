@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"migrate", pb_cmd_migrate, "bring the database schema up to date"},
     {"account", pb_cmd_account, "account create NAME [--plan P] [--region R]"},
     {"region", pb_cmd_region, "region list | add NAME URL"},
+    {"user", pb_cmd_user, "user create --account ID --role ROLE EMAIL [--password-stdin]"},
 };
 
 static void

@@ -11,4 +11,56 @@ struct pb_request;
 void
 pb_api_healthz(struct pb_request *req);
 
+/* session.c: log in, the TOTP step, who am I, log out. */
+void
+pb_api_session_create(struct pb_request *req);
+void
+pb_api_session_mfa(struct pb_request *req);
+void
+pb_api_session_get(struct pb_request *req);
+void
+pb_api_session_delete(struct pb_request *req);
+
+/* password.c: forgot password, reset (or first set) with a token. */
+void
+pb_api_password_forgot(struct pb_request *req);
+void
+pb_api_password_reset(struct pb_request *req);
+
+/* totp.c: the caller's two-factor enrolment. */
+void
+pb_api_totp_start(struct pb_request *req);
+void
+pb_api_totp_confirm(struct pb_request *req);
+void
+pb_api_totp_delete(struct pb_request *req);
+
+/* users.c: users of the caller's account. */
+void
+pb_api_users_list(struct pb_request *req);
+void
+pb_api_users_create(struct pb_request *req);
+void
+pb_api_users_update(struct pb_request *req);
+void
+pb_api_users_delete(struct pb_request *req);
+
+/* apikeys.c: the caller's API keys. */
+void
+pb_api_keys_list(struct pb_request *req);
+void
+pb_api_keys_create(struct pb_request *req);
+void
+pb_api_keys_delete(struct pb_request *req);
+
+/* account.c: the caller's account and its settings. */
+void
+pb_api_account_get(struct pb_request *req);
+void
+pb_api_account_update(struct pb_request *req);
+
+/* audit.c: the account's audit log. */
+void
+pb_api_audit_list(struct pb_request *req);
+
 #endif

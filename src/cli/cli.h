@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "core/config.h"
+#include "model/app.h"
 #include "store/store.h"
 
 enum { PB_EXIT_OK = 0, PB_EXIT_FAIL = 1, PB_EXIT_USAGE = 2 };
@@ -68,6 +69,21 @@ pb_cli_init_data_dir(const char *command, const struct pb_config *config, bool q
 int
 pb_cli_open_control(const char *command, const struct pb_config *config, struct pb_store **out);
 
+/* Everything a command that acts on accounts needs: keys, stores, the app. */
+struct pb_cli_app {
+    struct pb_keys *keys;
+    struct pb_store *control;
+    struct pb_placement *placement;
+    struct pb_app app;
+};
+
+/* Loads the master key and opens the stores (see pb_cli_open_control); prints errors. */
+int
+pb_cli_open_app(const char *command, const struct pb_config *config, struct pb_cli_app *out);
+
+void
+pb_cli_close_app(struct pb_cli_app *cli_app);
+
 int
 pb_cmd_init(int argc, char **argv);
 int
@@ -78,5 +94,7 @@ int
 pb_cmd_account(int argc, char **argv);
 int
 pb_cmd_region(int argc, char **argv);
+int
+pb_cmd_user(int argc, char **argv);
 
 #endif

@@ -28,14 +28,14 @@ account_create(int argc, char **argv)
         return rc < 0 ? PB_EXIT_OK : rc;
     if ((rc = pb_cli_load_config("account create", &common, NULL, &config)) != PB_EXIT_OK)
         return rc;
-    struct pb_store *control = NULL;
-    if ((rc = pb_cli_open_control("account create", &config, &control)) != PB_EXIT_OK)
+    struct pb_cli_app cli;
+    if ((rc = pb_cli_open_app("account create", &config, &cli)) != PB_EXIT_OK)
         return rc;
 
     char why[PB_WHY_MAX] = "";
     struct pb_account account;
-    enum pb_err err = pb_account_create(control, name, plan, region, &account, why);
-    pb_store_close(control);
+    enum pb_err err = pb_account_create(&cli.app, name, plan, region, &account, why);
+    pb_cli_close_app(&cli);
     if (err != PB_ERR_OK) {
         pb_cli_error("account create", "%s", why);
         return PB_EXIT_FAIL;

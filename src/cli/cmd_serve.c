@@ -1,6 +1,7 @@
 /*
- * postbode serve: the HTTPS server. Initialises an empty data dir first,
- * then serves until SIGINT or SIGTERM, letting requests in flight finish.
+ * postbode serve: the HTTPS server and, unless --no-workers, the workers
+ * (the system mailer for now). Initialises an empty data dir first, then
+ * serves until SIGINT or SIGTERM, letting requests in flight finish.
  */
 #include "cli/cli.h"
 
@@ -10,9 +11,11 @@
 
 #include "core/file.h"
 #include "core/log.h"
-#include "crypto/keys.h"
+#include "crypto/totp.h"
 #include "http/server.h"
-#include "store/placement.h"
+#include "jobs/mailer.h"
+
+enum { MAILER_INTERVAL_SECONDS = 5 };
 
 int
 pb_cmd_serve(int argc, char **argv)
@@ -39,28 +42,22 @@ pb_cmd_serve(int argc, char **argv)
     if (pb_file_dir_empty(config.data_dir) &&
         (rc = pb_cli_init_data_dir("serve", &config, false)) != PB_EXIT_OK)
         return rc;
+    if (pb_totp_init() != PB_ERR_OK) {
+        pb_cli_error("serve", "%s", pb_err_hint(PB_ERR_CRYPTO_INIT));
+        return PB_EXIT_FAIL;
+    }
 
     char why[PB_WHY_MAX] = "";
-    struct pb_keys *keys = NULL;
-    struct pb_store *control = NULL;
-    struct pb_placement *placement = NULL;
+    struct pb_cli_app cli;
     struct pb_server *server = NULL;
+    struct pb_mailer *mailer = NULL;
+    if ((rc = pb_cli_open_app("serve", &config, &cli)) != PB_EXIT_OK)
+        return rc;
     rc = PB_EXIT_FAIL;
 
-    if (pb_keys_load(config.master_key_file, &keys, why) != PB_ERR_OK) {
-        pb_cli_error("serve", "%s", why);
-        goto out;
-    }
-    if (pb_cli_open_control("serve", &config, &control) != PB_EXIT_OK)
-        goto out;
-    if (pb_placement_new(control, config.store_pool_size, &placement) != PB_ERR_OK) {
-        pb_cli_error("serve", "out of memory");
-        goto out;
-    }
-
     /*
-     * Block the stop signals before the server starts its threads, so they
-     * inherit the mask and only sigwait() below sees them.
+     * Block the stop signals before any thread starts, so the threads inherit
+     * the mask and only sigwait() below sees them.
      */
     sigset_t stop;
     sigemptyset(&stop);
@@ -69,13 +66,16 @@ pb_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct pb_app app = {&config, control, placement};
-    if (pb_server_start(&app, &server, why) != PB_ERR_OK) {
+    if (pb_server_start(&cli.app, &server, why) != PB_ERR_OK) {
         pb_cli_error("serve", "%s", why);
         goto out;
     }
+    if (!no_workers && pb_mailer_start(&cli.app, MAILER_INTERVAL_SECONDS, &mailer) != PB_ERR_OK) {
+        pb_cli_error("serve", "cannot start the mailer worker");
+        goto out;
+    }
     pb_info("serving %s on port %d (store %s%s)", config.public_url, pb_server_port(server),
-            pb_store_get_ops(control)->name, no_workers ? ", no workers" : "");
+            pb_store_get_ops(cli.control)->name, no_workers ? ", no workers" : "");
     printf("Postbode is serving %s (listening on port %d). Stop with Ctrl-C.\n", config.public_url,
            pb_server_port(server));
     fflush(stdout);
@@ -84,13 +84,13 @@ pb_cmd_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     pb_info("received %s: stopping after requests in flight (at most %d s)",
             sig == SIGINT ? "SIGINT" : "SIGTERM", config.shutdown_grace_seconds);
-    pb_server_stop(server, config.shutdown_grace_seconds);
-    server = NULL;
-    pb_info("stopped");
     rc = PB_EXIT_OK;
 out:
-    pb_placement_free(placement);
-    pb_store_close(control);
-    pb_keys_free(keys);
+    if (server != NULL)
+        pb_server_stop(server, config.shutdown_grace_seconds);
+    pb_mailer_stop(mailer);
+    pb_cli_close_app(&cli);
+    if (rc == PB_EXIT_OK)
+        pb_info("stopped");
     return rc;
 }

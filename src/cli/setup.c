@@ -148,3 +148,36 @@ pb_cli_open_control(const char *command, const struct pb_config *config, struct 
     int from = 0, to = 0;
     return open_and_migrate(command, config, out, &from, &to);
 }
+
+int
+pb_cli_open_app(const char *command, const struct pb_config *config, struct pb_cli_app *out)
+{
+    char why[PB_WHY_MAX] = "";
+    memset(out, 0, sizeof(*out));
+    if (pb_keys_load(config->master_key_file, &out->keys, why) != PB_ERR_OK) {
+        pb_cli_error(command, "%s", why);
+        return PB_EXIT_FAIL;
+    }
+    int rc = pb_cli_open_control(command, config, &out->control);
+    if (rc != PB_EXIT_OK) {
+        pb_cli_close_app(out);
+        return rc;
+    }
+    if (pb_placement_new(out->control, config->store_pool_size, &out->placement) != PB_ERR_OK ||
+        pb_app_init(&out->app, config, out->control, out->placement, out->keys) != PB_ERR_OK) {
+        pb_cli_error(command, "out of memory");
+        pb_cli_close_app(out);
+        return PB_EXIT_FAIL;
+    }
+    return PB_EXIT_OK;
+}
+
+void
+pb_cli_close_app(struct pb_cli_app *cli_app)
+{
+    pb_app_release(&cli_app->app);
+    pb_placement_free(cli_app->placement);
+    pb_store_close(cli_app->control);
+    pb_keys_free(cli_app->keys);
+    memset(cli_app, 0, sizeof(*cli_app));
+}

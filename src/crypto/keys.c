@@ -17,8 +17,10 @@
 enum { HEX_LEN = PB_MASTER_KEY_BYTES * 2, MASTER_KEY_ID = 1, DATA_KEY_ID = 1 };
 
 struct pb_keys {
-    unsigned char *master; /* sodium_malloc'd, PB_MASTER_KEY_BYTES, read-only */
+    unsigned char *master; /* sodium_malloc'd: the master key, then the system key; read-only */
 };
+
+enum { SYSTEM_KEY_ID = 2 };
 
 struct pb_data_key {
     unsigned char *secret; /* sodium_malloc'd: seal key (32) then blind-index key (32) */
@@ -109,7 +111,7 @@ pb_keys_load(const char *path, struct pb_keys **out, char why[PB_WHY_MAX])
     struct pb_keys *keys = calloc(1, sizeof(*keys));
     if (keys == NULL)
         return PB_ERR_NOMEM;
-    keys->master = sodium_malloc(PB_MASTER_KEY_BYTES);
+    keys->master = sodium_malloc(2 * PB_MASTER_KEY_BYTES);
     if (keys->master == NULL) {
         free(keys);
         return PB_ERR_NOMEM;
@@ -122,6 +124,9 @@ pb_keys_load(const char *path, struct pb_keys **out, char why[PB_WHY_MAX])
         pb_keys_free(keys);
         return err;
     }
+    /* The system key: derived, so that the master key itself only ever wraps keys. */
+    crypto_kdf_derive_from_key(keys->master + PB_MASTER_KEY_BYTES, PB_MASTER_KEY_BYTES, 2,
+                               "pb_systm", keys->master);
     sodium_mprotect_readonly(keys->master);
     *out = keys;
     return PB_ERR_OK;
@@ -134,6 +139,27 @@ pb_keys_free(struct pb_keys *keys)
         return;
     sodium_free(keys->master); /* wipes before freeing */
     free(keys);
+}
+
+void
+pb_keys_seal_system(const struct pb_keys *keys, const char *place, const void *plain, size_t len,
+                    unsigned char *out)
+{
+    pb_aead_seal(keys->master + PB_MASTER_KEY_BYTES, SYSTEM_KEY_ID, place, plain, len, out);
+}
+
+enum pb_err
+pb_keys_open_system(const struct pb_keys *keys, const char *place, const unsigned char *sealed,
+                    size_t len, unsigned char *out, size_t *out_len)
+{
+    uint32_t key_id;
+    *out_len = 0;
+    if (pb_aead_key_id(sealed, len, &key_id) != PB_ERR_OK || key_id != SYSTEM_KEY_ID)
+        return PB_ERR_INVALID;
+    enum pb_err err = pb_aead_open(keys->master + PB_MASTER_KEY_BYTES, place, sealed, len, out);
+    if (err == PB_ERR_OK)
+        *out_len = len - PB_AEAD_OVERHEAD;
+    return err;
 }
 
 /* What a wrapped data key is bound to: its account. */

@@ -35,6 +35,19 @@ void
 pb_keys_free(struct pb_keys *keys);
 
 /*
+ * Seals and opens the platform's own secrets (queued system mails with reset
+ * links) under a key derived from the master key. Same envelope and place
+ * binding as pb_data_key_seal.
+ */
+void
+pb_keys_seal_system(const struct pb_keys *keys, const char *place, const void *plain, size_t len,
+                    unsigned char *out);
+
+enum pb_err
+pb_keys_open_system(const struct pb_keys *keys, const char *place, const unsigned char *sealed,
+                    size_t len, unsigned char *out, size_t *out_len);
+
+/*
  * An account's data key (sealing sensitive values, TOTP seeds, SMTP
  * passwords, DKIM keys, evidence) and its derived blind-index key, in
  * guarded memory. The control store keeps the data key only wrapped

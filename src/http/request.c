@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <sodium.h>
+
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/headers.h"
@@ -65,6 +67,8 @@ pb_request_free(struct pb_request *req)
 {
     if (req == NULL)
         return;
+    sodium_memzero(req->session_token, sizeof(req->session_token));
+    sodium_memzero(&req->principal, sizeof(req->principal));
     json_decref(req->json);
     pb_buf_release(&req->body, 0);
     pb_arena_free(req->arena);
@@ -83,6 +87,12 @@ const char *
 pb_request_query(const struct pb_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const struct pb_principal *
+pb_request_principal(const struct pb_request *req)
+{
+    return req->authenticated ? &req->principal : NULL;
 }
 
 const char *

@@ -1,7 +1,8 @@
 /*
  * The request context: everything a handler needs about one request (its
  * arena, route, path parameters, query, parsed JSON body, client address,
- * the app) and the reply helpers that build every response.
+ * the caller as authenticated by the router, the app) and the reply helpers
+ * that build every response.
  */
 #ifndef PB_HTTP_REQUEST_H
 #define PB_HTTP_REQUEST_H
@@ -17,6 +18,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/id.h"
+#include "model/auth.h"
 #include "model/roles.h"
 
 struct pb_app;
@@ -50,6 +52,15 @@ struct pb_request {
     json_t *json; /* the parsed body of a JSON route, or NULL; owned */
     char client_addr[64];
     enum pb_role role; /* PB_ROLE_NONE until authenticated */
+    /*
+     * The caller, set by the router on non-public routes: the principal of
+     * the session cookie or of the API key. `session_token` is the raw cookie
+     * value (for the CSRF token); it is wiped when the request is freed.
+     */
+    bool authenticated;
+    bool via_cookie;
+    struct pb_principal principal;
+    char session_token[PB_TOKEN_LEN + 1]; /* "" unless via_cookie */
     int64_t started_us;
     int status; /* of the reply, 0 before */
     bool replied;
@@ -72,6 +83,10 @@ pb_request_param(const struct pb_request *req, const char *name);
 /* A query-string argument (decoded), or NULL. Never log it: it may be personal. */
 const char *
 pb_request_query(const struct pb_request *req, const char *name);
+
+/* The authenticated caller, or NULL (public routes, or nobody logged in). */
+const struct pb_principal *
+pb_request_principal(const struct pb_request *req);
 
 /* A request header, or NULL. */
 const char *

@@ -21,6 +21,15 @@ typedef void (*pb_handler)(struct pb_request *req);
 /* The body limit of an ordinary JSON endpoint. */
 #define PB_JSON_BODY_LIMIT (64 * 1024)
 
+/*
+ * Route flags: what a session in an unfinished state may still reach.
+ * A session whose TOTP step is due reaches only MFA_STEP routes (else 401
+ * MFA_REQUIRED); a user who must enrol in 2FA reaches only ENROLMENT routes
+ * (else 403 ENROLMENT_REQUIRED).
+ */
+#define PB_ROUTE_MFA_STEP  0x1u
+#define PB_ROUTE_ENROLMENT 0x2u
+
 struct pb_route {
     const char *method;  /* "GET", "POST", ...; HEAD is served by the GET route */
     const char *pattern; /* "/api/v1/lists/{id}": {name} captures one segment */
@@ -29,6 +38,7 @@ struct pb_route {
     size_t body_limit; /* bytes; 0 refuses any body with 413 */
     bool csrf;         /* cookie-authenticated calls must carry X-CSRF-Token */
     bool raw_body;     /* the handler reads req->body as it is (no JSON parsing) */
+    unsigned flags;    /* PB_ROUTE_* */
 };
 
 /* The production table (routes.c). */

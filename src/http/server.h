@@ -6,17 +6,8 @@
 #ifndef PB_HTTP_SERVER_H
 #define PB_HTTP_SERVER_H
 
-#include "core/config.h"
 #include "core/err.h"
-#include "store/placement.h"
-#include "store/store.h"
-
-/* What handlers share: the configuration and the stores. Borrowed by the server. */
-struct pb_app {
-    const struct pb_config *config;
-    struct pb_store *control;
-    struct pb_placement *placement;
-};
+#include "model/app.h" /* struct pb_app: what handlers share; borrowed by the server */
 
 struct pb_server;
 

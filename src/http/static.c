@@ -75,6 +75,15 @@ pb_static_get(struct pb_request *req)
     size_t i = 0;
     while (pb_assets[i].path != NULL && strcmp(pb_assets[i].path, path) != 0)
         i++;
+    /* Pages are linked without their extension: /reset-password is /reset-password.html. */
+    char page[128];
+    if (pb_assets[i].path == NULL && strchr(path + 1, '.') == NULL &&
+        (size_t)snprintf(page, sizeof(page), "%s.html", path) < sizeof(page)) {
+        path = page;
+        i = 0;
+        while (pb_assets[i].path != NULL && strcmp(pb_assets[i].path, path) != 0)
+            i++;
+    }
     const struct pb_asset *asset = &pb_assets[i];
     if (asset->path == NULL) {
         pb_reply_error(req, PB_ERR_NOT_FOUND, NULL, "no such file");

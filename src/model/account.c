@@ -2,10 +2,14 @@
 #include "model/account.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/strutil.h"
+#include "crypto/keys.h"
+#include "model/audit.h"
+#include "model/auth.h"
 
 struct create_ctx {
     const struct pb_account *account;
@@ -41,7 +45,7 @@ utf8_chars(const char *s)
 }
 
 enum pb_err
-pb_account_create(struct pb_store *control, const char *name, const char *plan, const char *region,
+pb_account_create(struct pb_app *app, const char *name, const char *plan, const char *region,
                   struct pb_account *out, char why[PB_WHY_MAX])
 {
     if (plan == NULL)
@@ -67,12 +71,74 @@ pb_account_create(struct pb_store *control, const char *name, const char *plan, 
     pb_strlcpy(out->name, name, sizeof(out->name));
     pb_strlcpy(out->plan, plan, sizeof(out->plan));
     out->created_at = pb_clock_now();
+    if (app->keys != NULL) {
+        unsigned char *wrapped = NULL;
+        size_t len = 0;
+        enum pb_err err = pb_keys_new_data_key(app->keys, out->id, &wrapped, &len);
+        if (err != PB_ERR_OK)
+            return err;
+        if (len <= sizeof(out->data_key)) {
+            memcpy(out->data_key, wrapped, len);
+            out->data_key_len = len;
+        }
+        free(wrapped);
+    }
 
     struct create_ctx ctx = {out, region};
-    enum pb_err err = pb_store_tx(control, PB_TX_WRITE, create_tx, &ctx);
+    enum pb_err err = pb_store_tx(app->control, PB_TX_WRITE, create_tx, &ctx);
     if (err == PB_ERR_REGION_UNKNOWN)
         snprintf(why, PB_WHY_MAX, "no region named \"%.40s\" (see postbode region list)", region);
     else if (err != PB_ERR_OK)
         snprintf(why, PB_WHY_MAX, "cannot create the account: %s", pb_err_hint(err));
     return err;
+}
+
+static enum pb_qs
+get_tx(struct pb_tx *tx, void *cls)
+{
+    struct pb_account *a = cls;
+    enum pb_qs qs = tx->ops->account_get(tx->conn, a->id, a);
+    return qs == PB_QS_NONE ? pb_tx_abort(tx, PB_ERR_NOT_FOUND) : qs;
+}
+
+enum pb_err
+pb_account_get(struct pb_app *app, const char *account_id, struct pb_account *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!pb_id_valid(account_id))
+        return PB_ERR_NOT_FOUND;
+    pb_strlcpy(out->id, account_id, sizeof(out->id));
+    return pb_store_tx(app->control, PB_TX_READ, get_tx, out);
+}
+
+struct update_ctx {
+    const struct pb_principal *who;
+    const struct pb_account_patch *patch;
+    struct pb_audit_entry audit;
+};
+
+static enum pb_qs
+update_tx(struct pb_tx *tx, void *cls)
+{
+    struct update_ctx *u = cls;
+    enum pb_qs qs;
+    if (u->patch->set_require_2fa &&
+        (qs = tx->ops->account_set_require_2fa(tx->conn, u->who->account_id,
+                                               u->patch->require_2fa)) <= 0)
+        return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    return tx->ops->audit_insert(tx->conn, &u->audit);
+}
+
+enum pb_err
+pb_account_update(struct pb_app *app, const struct pb_principal *who,
+                  const struct pb_account_patch *patch, const char *client_ip)
+{
+    struct update_ctx u = {.who = who, .patch = patch};
+    char detail[64] = "{}";
+    if (patch->set_require_2fa)
+        snprintf(detail, sizeof(detail), "{\"require_2fa\":%s}",
+                 patch->require_2fa ? "true" : "false");
+    pb_audit_entry_make(&u.audit, who->account_id, who->user_id, "account.updated", client_ip,
+                        detail);
+    return pb_store_tx(app->control, PB_TX_WRITE, update_tx, &u);
 }

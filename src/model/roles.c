@@ -16,6 +16,8 @@ static const char *const perm_names[PB_PERM_COUNT] = {
     [PB_PERM_CAMPAIGNS_SEND] = "campaigns.send",
     [PB_PERM_USERS_MANAGE] = "users.manage",
     [PB_PERM_SETTINGS_MANAGE] = "settings.manage",
+    [PB_PERM_AUDIT_READ] = "audit.read",
+    [PB_PERM_OWNERS_MANAGE] = "owners.manage",
 };
 
 /*
@@ -39,6 +41,8 @@ static const bool grants[][PB_PERM_COUNT] = {
             [PB_PERM_CAMPAIGNS_SEND] = true,
             [PB_PERM_USERS_MANAGE] = true,
             [PB_PERM_SETTINGS_MANAGE] = true,
+            [PB_PERM_AUDIT_READ] = true,
+            [PB_PERM_OWNERS_MANAGE] = true,
         },
     [PB_ROLE_ADMIN] =
         {

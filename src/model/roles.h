@@ -26,6 +26,8 @@ enum pb_perm {
     PB_PERM_CAMPAIGNS_SEND,
     PB_PERM_USERS_MANAGE,
     PB_PERM_SETTINGS_MANAGE,
+    PB_PERM_AUDIT_READ,    /* owners only */
+    PB_PERM_OWNERS_MANAGE, /* owners only: make, demote or remove an owner */
     PB_PERM_COUNT
 };
 

@@ -34,11 +34,77 @@ enum pb_qs {
 #define PB_REGION_NAME_MAX  32
 #define PB_STORE_URL_MAX    2048
 
+#define PB_EMAIL_BYTES         255 /* 254 octets and the NUL */
+#define PB_HASH_BYTES          32  /* BLAKE2b-256 of a token or code */
+#define PB_SEALED_MAX          256 /* a sealed TOTP seed, a wrapped data key */
+#define PB_PASSWORD_HASH_BYTES 128
+
 struct pb_account {
     char id[PB_ID_LEN + 1];
     char name[PB_ACCOUNT_NAME_MAX + 1];
     char plan[16];      /* "standard" or "enterprise" */
     int64_t created_at; /* Unix seconds */
+    /* The account's data key, wrapped by the master key (crypto/keys.h). */
+    unsigned char data_key[PB_SEALED_MAX];
+    size_t data_key_len;
+    bool require_2fa; /* users without TOTP must enrol before anything else */
+};
+
+/* ---- Users and what authenticates them (control store) ---- */
+
+struct pb_user {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char email[PB_EMAIL_BYTES]; /* normalised, lower-case; unique across the platform */
+    char role[8];               /* "owner", "admin" or "author" */
+    char password_hash[PB_PASSWORD_HASH_BYTES]; /* "" until the user sets a password */
+    unsigned char totp_secret[PB_SEALED_MAX];   /* sealed under the account's data key */
+    size_t totp_secret_len;                     /* 0: no secret */
+    bool totp_enabled;                          /* false while an enrolment is pending */
+    int64_t totp_last_step;                     /* -1: no code accepted yet */
+    int64_t created_at;
+};
+
+struct pb_session {
+    unsigned char token_hash[PB_HASH_BYTES];
+    char user_id[PB_ID_LEN + 1];
+    bool mfa_pending;     /* password checked, TOTP code still due */
+    int64_t created_at;   /* for the absolute timeout */
+    int64_t last_seen_at; /* for the idle timeout */
+};
+
+struct pb_api_key {
+    char id[PB_ID_LEN + 1];
+    char user_id[PB_ID_LEN + 1];
+    char name[PB_ACCOUNT_NAME_MAX + 1];
+    unsigned char token_hash[PB_HASH_BYTES];
+    char prefix[16]; /* the token's first characters, to tell keys apart */
+    int64_t created_at;
+    int64_t last_used_at; /* 0: never */
+};
+
+struct pb_audit_entry {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];    /* "" for platform events */
+    char actor_user_id[PB_ID_LEN + 1]; /* "" when no user is known */
+    char action[48];                   /* "login.success", "mfa.enabled", ... */
+    char detail[1024];                 /* a JSON object; never a secret */
+    char client_ip[64];
+    int64_t at;
+};
+
+struct pb_throttle {
+    int failures;
+    int64_t last_failure_at;
+};
+
+struct pb_outbox_mail {
+    char id[PB_ID_LEN + 1];
+    char recipient[PB_EMAIL_BYTES];
+    unsigned char *sealed; /* the whole message, sealed: it may hold a reset link */
+    size_t sealed_len;
+    int attempts;
+    int64_t next_attempt_at;
 };
 
 struct pb_region {
@@ -55,6 +121,10 @@ struct pb_conn;
 
 typedef void (*pb_account_cb)(void *cls, const struct pb_account *account);
 typedef void (*pb_region_cb)(void *cls, const struct pb_region *region);
+typedef void (*pb_user_cb)(void *cls, const struct pb_user *user);
+typedef void (*pb_api_key_cb)(void *cls, const struct pb_api_key *key);
+typedef void (*pb_audit_cb)(void *cls, const struct pb_audit_entry *entry);
+typedef void (*pb_outbox_cb)(void *cls, const struct pb_outbox_mail *mail);
 
 struct pb_store_ops {
     const char *name; /* "sqlite" or "postgres" */
@@ -93,6 +163,88 @@ struct pb_store_ops {
     enum pb_qs (*placement_set)(struct pb_conn *conn, const char *account_id, const char *region);
     enum pb_qs (*placement_get)(struct pb_conn *conn, const char *account_id,
                                 char region[PB_REGION_NAME_MAX + 1]);
+
+    /* Account settings and keys (control store). */
+    enum pb_qs (*account_set_require_2fa)(struct pb_conn *conn, const char *id, bool on);
+    /* Gives a data key to an account created before keys existed (only when it has none). */
+    enum pb_qs (*account_set_data_key)(struct pb_conn *conn, const char *id,
+                                       const unsigned char *wrapped, size_t len);
+
+    /* Users (control store). Inserting an email that exists answers PB_QS_NONE. */
+    enum pb_qs (*user_insert)(struct pb_conn *conn, const struct pb_user *user);
+    enum pb_qs (*user_get)(struct pb_conn *conn, const char *id, struct pb_user *out);
+    enum pb_qs (*user_get_by_email)(struct pb_conn *conn, const char *email, struct pb_user *out);
+    /* Users of an account in id order, after `after_id` ("" for the start), at most `limit`. */
+    enum pb_qs (*user_list)(struct pb_conn *conn, const char *account_id, const char *after_id,
+                            int limit, pb_user_cb cb, void *cls);
+    enum pb_qs (*user_count_role)(struct pb_conn *conn, const char *account_id, const char *role,
+                                  long *count);
+    /* Writes role, password_hash, totp_secret, totp_enabled and totp_last_step. */
+    enum pb_qs (*user_update)(struct pb_conn *conn, const struct pb_user *user);
+    /*
+     * Replay protection in one statement: sets totp_last_step to `step` only
+     * when `step` is greater than the stored one; PB_QS_NONE otherwise.
+     */
+    enum pb_qs (*user_advance_totp_step)(struct pb_conn *conn, const char *user_id, int64_t step);
+    /* Deletes a user with its sessions, API keys, recovery codes and reset tokens. */
+    enum pb_qs (*user_delete)(struct pb_conn *conn, const char *id);
+
+    /* Sessions, found by the hash of their token. */
+    enum pb_qs (*session_insert)(struct pb_conn *conn, const struct pb_session *session);
+    enum pb_qs (*session_get)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                              struct pb_session *out);
+    enum pb_qs (*session_touch)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                                int64_t now);
+    enum pb_qs (*session_delete)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES]);
+    enum pb_qs (*session_delete_for_user)(struct pb_conn *conn, const char *user_id);
+
+    /* Recovery codes, stored as hashes only. Replacing deletes the old set. */
+    enum pb_qs (*recovery_codes_replace)(struct pb_conn *conn, const char *user_id,
+                                         const unsigned char (*hashes)[PB_HASH_BYTES], int n);
+    /* Marks an unused code used; PB_QS_ONE when one matched, PB_QS_NONE otherwise. */
+    enum pb_qs (*recovery_code_use)(struct pb_conn *conn, const char *user_id,
+                                    const unsigned char hash[PB_HASH_BYTES], int64_t now);
+    enum pb_qs (*recovery_codes_remaining)(struct pb_conn *conn, const char *user_id, long *count);
+
+    /* Password reset and set-password tokens, stored as hashes only. */
+    enum pb_qs (*reset_insert)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                               const char *user_id, int64_t expires_at);
+    /* Marks the token used and gives its user, when it is unused and not expired. */
+    enum pb_qs (*reset_consume)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                                int64_t now, char user_id[PB_ID_LEN + 1]);
+
+    /* API keys, found by the hash of their token. */
+    enum pb_qs (*api_key_insert)(struct pb_conn *conn, const struct pb_api_key *key);
+    enum pb_qs (*api_key_get_by_hash)(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                                      struct pb_api_key *out);
+    enum pb_qs (*api_key_list)(struct pb_conn *conn, const char *user_id, pb_api_key_cb cb,
+                               void *cls);
+    /* Deletes the key `id` only when it belongs to `user_id`. */
+    enum pb_qs (*api_key_delete)(struct pb_conn *conn, const char *user_id, const char *id);
+    enum pb_qs (*api_key_touch)(struct pb_conn *conn, const char *id, int64_t now);
+
+    /* The audit log: newest first, before `before_id` ("" for the newest), at most `limit`. */
+    enum pb_qs (*audit_insert)(struct pb_conn *conn, const struct pb_audit_entry *entry);
+    enum pb_qs (*audit_list)(struct pb_conn *conn, const char *account_id, const char *before_id,
+                             int limit, pb_audit_cb cb, void *cls);
+
+    /* Login throttling: failures per key (a hash of an email, or a client address). */
+    enum pb_qs (*throttle_get)(struct pb_conn *conn, const char *key, struct pb_throttle *out);
+    /* failures + 1 and last_failure_at = now, creating the row when needed. */
+    enum pb_qs (*throttle_fail)(struct pb_conn *conn, const char *key, int64_t now);
+    enum pb_qs (*throttle_clear)(struct pb_conn *conn, const char *key);
+
+    /* The system mail outbox (password resets, invitations), retried until delivered. */
+    enum pb_qs (*outbox_insert)(struct pb_conn *conn, const struct pb_outbox_mail *mail);
+    /*
+     * Calls `cb` for up to `limit` mails due at `now`, oldest first, and sets
+     * their next_attempt_at to `lease_until` so that no other node takes them.
+     */
+    enum pb_qs (*outbox_claim)(struct pb_conn *conn, int64_t now, int64_t lease_until, int limit,
+                               pb_outbox_cb cb, void *cls);
+    enum pb_qs (*outbox_delete)(struct pb_conn *conn, const char *id);
+    enum pb_qs (*outbox_retry)(struct pb_conn *conn, const char *id, int attempts,
+                               int64_t next_attempt_at);
 };
 
 extern const struct pb_store_ops pb_store_sqlite;

@@ -92,11 +92,29 @@ check "account create --json prints an id" run 0 account create "Brasserie Ça V
 check "account id is a 26-character id" grep -qE '^\{"id":"[0-9A-Z]{26}"' "$work/out"
 check "account create prints the bare id" run 0 account create "Second" --data-dir "$data"
 check "bare id output" grep -qE '^[0-9A-Z]{26}$' "$work/out"
+acct=$(head -1 "$work/out")
 expect_fail "unknown plan is refused" 1 "plan must be standard or enterprise" account create X --plan gold --data-dir "$data"
 expect_fail "unknown region is refused" 1 "no region named" account create X --region mars --data-dir "$data"
 expect_fail "empty account name is refused" 1 "account name" account create "" --data-dir "$data"
 long_name=$(printf 'a%.0s' $(seq 1 101))
 expect_fail "101-character account name is refused" 1 "account name" account create "$long_name" --data-dir "$data"
+"$bin" account create "Enterprise NV" --plan enterprise --data-dir "$data" >"$work/ent" 2>&1
+ent=$(head -1 "$work/ent")
+check "user create with --password-stdin" bash -c "echo 'correct horse battery staple' | '$bin' user create --account '$ent' --role owner owner@example.be --password-stdin --data-dir '$data' --json >'$work/out' 2>'$work/err'"
+check "user create --json prints the user" grep -qE '^\{"id":"[0-9A-Z]{26}","email":"owner@example.be","role":"owner"\}$' "$work/out"
+check "user create without a password prints a set-password link" run 0 user create --account "$ent" --role author Author@Example.BE --data-dir "$data"
+check "the link carries the token in the fragment" grep -qE '^https://localhost:8443/reset-password#token=[A-Za-z0-9_-]{43}$' "$work/out"
+expect_fail "a duplicate email is refused" 1 "exists already" user create --account "$ent" --role admin author@example.be --data-dir "$data"
+expect_fail "an unknown role is refused" 1 "owner, admin or author" user create --account "$ent" --role boss x@example.be --data-dir "$data"
+expect_fail "author needs an enterprise account" 1 "enterprise" user create --account "$acct" --role author y@example.be --data-dir "$data"
+echo "passwordpassword" | "$bin" user create --account "$ent" --role admin z@example.be --password-stdin --data-dir "$data" >"$work/out" 2>"$work/err"
+if [ $? -eq 1 ] && grep -q "commonly used" "$work/err"; then ok "a common password is refused"; else not_ok "a common password is refused" "$(cat "$work/err")"; fi
+echo "short" | "$bin" user create --account "$ent" --role admin z@example.be --password-stdin --data-dir "$data" >"$work/out" 2>"$work/err"
+if [ $? -eq 1 ] && grep -q "at least 12" "$work/err"; then ok "a short password is refused"; else not_ok "a short password is refused" "$(cat "$work/err")"; fi
+expect_fail "an invalid email is refused" 1 "name@example.org" user create --account "$ent" --role admin not-an-email --data-dir "$data"
+expect_fail "an unknown account is refused" 1 "no account" user create --account 01AAAAAAAAAAAAAAAAAAAAAAAA --role admin q@example.be --data-dir "$data"
+expect_fail "user create needs --account and --role" 2 "required" user create q@example.be --data-dir "$data"
+check "the password is not stored in clear (database and WAL)" bash -c "! cat '$data'/postbode.db* | grep -qa 'correct horse battery staple'"
 check "region list shows local" run 0 region list --data-dir "$data"
 check "local region listed" grep -q "^local" "$work/out"
 check "region add with a SQLite store" run 0 region add eu-west "sqlite:$work/eu-west.db" --data-dir "$data"

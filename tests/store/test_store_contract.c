@@ -28,9 +28,14 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/strutil.h"
+#include "store/pg/pg_internal.h"
 #include "store/placement.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "store/store.h"
 #include "support/tmpdir.h"
+
+/* The schema version the backends' migrations end at. */
+#define LATEST_VERSION 2
 
 static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
 static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
@@ -132,7 +137,7 @@ open_migrated(struct fixture *f, int pool_size)
     if (err != PB_ERR_OK)
         fprintf(stderr, "pb_store_migrate: %s\n", why);
     assert_int_equal(err, PB_ERR_OK);
-    assert_int_equal(to, 1);
+    assert_int_equal(to, LATEST_VERSION);
 }
 
 /* ---- small transactions used by the tests ---- */
@@ -301,8 +306,8 @@ migrate_from_empty(void **state)
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
     assert_int_equal(from, 0);
-    assert_int_equal(to, 1);
-    assert_int_equal(schema_version(f->store), 1);
+    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(schema_version(f->store), LATEST_VERSION);
 }
 
 static void
@@ -315,16 +320,16 @@ migrate_again_is_a_noop(void **state)
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
-    assert_int_equal(from, 1);
-    assert_int_equal(to, 1);
+    assert_int_equal(from, LATEST_VERSION);
+    assert_int_equal(to, LATEST_VERSION);
 
     /* And after reopening. */
     pb_store_close(f->store);
     f->store = NULL;
     open_store(f, 1);
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
-    assert_int_equal(from, 1);
-    assert_int_equal(to, 1);
+    assert_int_equal(from, LATEST_VERSION);
+    assert_int_equal(to, LATEST_VERSION);
     struct account_get g = {.id = a.id};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
     assert_int_equal(g.qs, PB_QS_ONE);
@@ -961,7 +966,7 @@ placement_other_region_has_its_own_store(void **state)
     char mwhy[PB_WHY_MAX] = "";
     int from, to;
     assert_int_equal(pb_store_migrate(first, &from, &to, mwhy), PB_ERR_OK);
-    assert_int_equal(schema_version(first), 1);
+    assert_int_equal(schema_version(first), LATEST_VERSION);
     pb_placement_free(placement);
 }
 
@@ -982,6 +987,1281 @@ placement_of_unknown_account_is_not_found(void **state)
     pb_placement_free(placement);
 }
 
+/* ---- issue 3: users, sessions, TOTP, resets, API keys, audit, throttling, outbox ---- */
+
+enum op_kind {
+    OP_ACCOUNT_SET_REQUIRE_2FA,
+    OP_ACCOUNT_SET_DATA_KEY,
+    OP_USER_INSERT,
+    OP_USER_GET,
+    OP_USER_GET_BY_EMAIL,
+    OP_USER_LIST,
+    OP_USER_COUNT_ROLE,
+    OP_USER_UPDATE,
+    OP_USER_ADVANCE_TOTP_STEP,
+    OP_USER_DELETE,
+    OP_SESSION_INSERT,
+    OP_SESSION_GET,
+    OP_SESSION_TOUCH,
+    OP_SESSION_DELETE,
+    OP_SESSION_DELETE_FOR_USER,
+    OP_RECOVERY_CODES_REPLACE,
+    OP_RECOVERY_CODE_USE,
+    OP_RECOVERY_CODES_REMAINING,
+    OP_RESET_INSERT,
+    OP_RESET_CONSUME,
+    OP_API_KEY_INSERT,
+    OP_API_KEY_GET_BY_HASH,
+    OP_API_KEY_LIST,
+    OP_API_KEY_DELETE,
+    OP_API_KEY_TOUCH,
+    OP_AUDIT_INSERT,
+    OP_AUDIT_LIST,
+    OP_THROTTLE_GET,
+    OP_THROTTLE_FAIL,
+    OP_THROTTLE_CLEAR,
+    OP_OUTBOX_INSERT,
+    OP_OUTBOX_CLAIM,
+    OP_OUTBOX_DELETE,
+    OP_OUTBOX_RETRY,
+};
+
+/* Mails seen by an outbox claim, copied out of the callback. */
+struct mails {
+    struct pb_outbox_mail items[16];
+    unsigned char sealed[16][4096];
+    int count;
+};
+
+/* One store operation with its arguments and answers, run in a transaction of its own. */
+struct op {
+    enum op_kind kind;
+    const char *a, *b; /* ids, emails, keys, roles (by operation) */
+    int64_t t1, t2;    /* now, steps, expiry, leases */
+    int limit;         /* for lists and claims; attempts for outbox_retry */
+    bool on;           /* for account_set_require_2fa */
+    const unsigned char *hash;
+    const unsigned char (*hashes)[PB_HASH_BYTES];
+    int n;
+    const void *in;      /* the struct to write */
+    void *out;           /* the struct to fill */
+    long *count;         /* for the counting operations */
+    char *user_id;       /* for reset_consume */
+    struct page *page;   /* ids seen by a list */
+    struct mails *mails; /* mails seen by a claim */
+    enum pb_qs qs;
+};
+
+static void
+collect_user(void *cls, const struct pb_user *user)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], user->id, sizeof(p->ids[0]));
+}
+
+static void
+collect_key(void *cls, const struct pb_api_key *key)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], key->id, sizeof(p->ids[0]));
+}
+
+static void
+collect_audit(void *cls, const struct pb_audit_entry *entry)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], entry->id, sizeof(p->ids[0]));
+}
+
+static void
+collect_mail(void *cls, const struct pb_outbox_mail *mail)
+{
+    struct mails *m = cls;
+    assert_true(m->count < 16);
+    assert_true(mail->sealed_len <= sizeof(m->sealed[0]));
+    m->items[m->count] = *mail;
+    memcpy(m->sealed[m->count], mail->sealed, mail->sealed_len);
+    m->items[m->count].sealed = m->sealed[m->count];
+    m->count++;
+}
+
+static enum pb_qs
+op_tx(struct pb_tx *tx, void *cls)
+{
+    struct op *o = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    if (o->page != NULL)
+        o->page->count = 0;
+    if (o->mails != NULL)
+        o->mails->count = 0;
+    switch (o->kind) {
+    case OP_ACCOUNT_SET_REQUIRE_2FA:
+        o->qs = ops->account_set_require_2fa(c, o->a, o->on);
+        break;
+    case OP_ACCOUNT_SET_DATA_KEY:
+        o->qs = ops->account_set_data_key(c, o->a, o->hash, (size_t)o->n);
+        break;
+    case OP_USER_INSERT:
+        o->qs = ops->user_insert(c, o->in);
+        break;
+    case OP_USER_GET:
+        o->qs = ops->user_get(c, o->a, o->out);
+        break;
+    case OP_USER_GET_BY_EMAIL:
+        o->qs = ops->user_get_by_email(c, o->a, o->out);
+        break;
+    case OP_USER_LIST:
+        o->qs = ops->user_list(c, o->a, o->b, o->limit, collect_user, o->page);
+        break;
+    case OP_USER_COUNT_ROLE:
+        o->qs = ops->user_count_role(c, o->a, o->b, o->count);
+        break;
+    case OP_USER_UPDATE:
+        o->qs = ops->user_update(c, o->in);
+        break;
+    case OP_USER_ADVANCE_TOTP_STEP:
+        o->qs = ops->user_advance_totp_step(c, o->a, o->t1);
+        break;
+    case OP_USER_DELETE:
+        o->qs = ops->user_delete(c, o->a);
+        break;
+    case OP_SESSION_INSERT:
+        o->qs = ops->session_insert(c, o->in);
+        break;
+    case OP_SESSION_GET:
+        o->qs = ops->session_get(c, o->hash, o->out);
+        break;
+    case OP_SESSION_TOUCH:
+        o->qs = ops->session_touch(c, o->hash, o->t1);
+        break;
+    case OP_SESSION_DELETE:
+        o->qs = ops->session_delete(c, o->hash);
+        break;
+    case OP_SESSION_DELETE_FOR_USER:
+        o->qs = ops->session_delete_for_user(c, o->a);
+        break;
+    case OP_RECOVERY_CODES_REPLACE:
+        o->qs = ops->recovery_codes_replace(c, o->a, o->hashes, o->n);
+        break;
+    case OP_RECOVERY_CODE_USE:
+        o->qs = ops->recovery_code_use(c, o->a, o->hash, o->t1);
+        break;
+    case OP_RECOVERY_CODES_REMAINING:
+        o->qs = ops->recovery_codes_remaining(c, o->a, o->count);
+        break;
+    case OP_RESET_INSERT:
+        o->qs = ops->reset_insert(c, o->hash, o->a, o->t1);
+        break;
+    case OP_RESET_CONSUME:
+        o->qs = ops->reset_consume(c, o->hash, o->t1, o->user_id);
+        break;
+    case OP_API_KEY_INSERT:
+        o->qs = ops->api_key_insert(c, o->in);
+        break;
+    case OP_API_KEY_GET_BY_HASH:
+        o->qs = ops->api_key_get_by_hash(c, o->hash, o->out);
+        break;
+    case OP_API_KEY_LIST:
+        o->qs = ops->api_key_list(c, o->a, collect_key, o->page);
+        break;
+    case OP_API_KEY_DELETE:
+        o->qs = ops->api_key_delete(c, o->a, o->b);
+        break;
+    case OP_API_KEY_TOUCH:
+        o->qs = ops->api_key_touch(c, o->a, o->t1);
+        break;
+    case OP_AUDIT_INSERT:
+        o->qs = ops->audit_insert(c, o->in);
+        break;
+    case OP_AUDIT_LIST:
+        o->qs = ops->audit_list(c, o->a, o->b, o->limit, collect_audit, o->page);
+        break;
+    case OP_THROTTLE_GET:
+        o->qs = ops->throttle_get(c, o->a, o->out);
+        break;
+    case OP_THROTTLE_FAIL:
+        o->qs = ops->throttle_fail(c, o->a, o->t1);
+        break;
+    case OP_THROTTLE_CLEAR:
+        o->qs = ops->throttle_clear(c, o->a);
+        break;
+    case OP_OUTBOX_INSERT:
+        o->qs = ops->outbox_insert(c, o->in);
+        break;
+    case OP_OUTBOX_CLAIM:
+        o->qs = ops->outbox_claim(c, o->t1, o->t2, o->limit, collect_mail, o->mails);
+        break;
+    case OP_OUTBOX_DELETE:
+        o->qs = ops->outbox_delete(c, o->a);
+        break;
+    case OP_OUTBOX_RETRY:
+        o->qs = ops->outbox_retry(c, o->a, o->limit, o->t1);
+        break;
+    }
+    return o->qs;
+}
+
+/* Runs `o` in a write transaction; a failed operation fails (and rolls back) the transaction. */
+static enum pb_qs
+run_op(struct pb_store *store, struct op *o)
+{
+    enum pb_err err = pb_store_tx(store, PB_TX_WRITE, op_tx, o);
+    assert_int_equal(err, o->qs >= 0 ? PB_ERR_OK : PB_ERR_STORE_HARD);
+    return o->qs;
+}
+
+#define OP(store, ...) run_op((store), &(struct op){__VA_ARGS__})
+
+/* A byte pattern to tell blobs apart. */
+static void
+fill(unsigned char *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(seed * 31u + i * 7u + (i >> 8));
+}
+
+static void
+make_user(struct pb_user *u, const char *account_id, const char *email, const char *role)
+{
+    memset(u, 0, sizeof(*u));
+    pb_id_new(u->id);
+    pb_strlcpy(u->account_id, account_id, sizeof(u->account_id));
+    pb_strlcpy(u->email, email, sizeof(u->email));
+    pb_strlcpy(u->role, role, sizeof(u->role));
+    u->totp_last_step = -1;
+    u->created_at = pb_clock_now();
+}
+
+static void
+insert_user(struct pb_store *store, struct pb_user *u, const char *account_id, const char *email,
+            const char *role)
+{
+    make_user(u, account_id, email, role);
+    assert_int_equal(OP(store, .kind = OP_USER_INSERT, .in = u), PB_QS_ONE);
+}
+
+static void
+assert_users_equal(const struct pb_user *got, const struct pb_user *want)
+{
+    assert_string_equal(got->id, want->id);
+    assert_string_equal(got->account_id, want->account_id);
+    assert_string_equal(got->email, want->email);
+    assert_string_equal(got->role, want->role);
+    assert_string_equal(got->password_hash, want->password_hash);
+    assert_int_equal(got->totp_secret_len, want->totp_secret_len);
+    assert_memory_equal(got->totp_secret, want->totp_secret, want->totp_secret_len);
+    assert_int_equal(got->totp_enabled, want->totp_enabled);
+    assert_int_equal(got->totp_last_step, want->totp_last_step);
+    assert_int_equal(got->created_at, want->created_at);
+}
+
+static bool
+is_sqlite(const struct fixture *f)
+{
+    return pb_str_starts_with(f->url, "sqlite:");
+}
+
+static void
+sort_ids(struct page *p, bool descending)
+{
+    qsort(p->ids, (size_t)p->count, sizeof(p->ids[0]), cmp_ids);
+    if (descending)
+        for (int i = 0; i < p->count / 2; i++) {
+            char tmp[PB_ID_LEN + 1];
+            memcpy(tmp, p->ids[i], sizeof(tmp));
+            memcpy(p->ids[i], p->ids[p->count - 1 - i], sizeof(tmp));
+            memcpy(p->ids[p->count - 1 - i], tmp, sizeof(tmp));
+        }
+}
+
+static void
+accounts_keep_data_key_and_require_2fa(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account keyed, plain;
+    make_account(&keyed, "keyed");
+    fill(keyed.data_key, 72, 1);
+    keyed.data_key_len = 72;
+    keyed.require_2fa = true;
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, account_insert_tx, &keyed), PB_ERR_OK);
+    insert_account(f->store, &plain, "plain");
+
+    struct account_get g = {.id = keyed.id};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.qs, PB_QS_ONE);
+    assert_int_equal(g.out.data_key_len, 72);
+    assert_memory_equal(g.out.data_key, keyed.data_key, 72);
+    assert_true(g.out.require_2fa);
+    g = (struct account_get){.id = plain.id};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.out.data_key_len, 0);
+    assert_false(g.out.require_2fa);
+
+    /* require_2fa goes on and off; an unknown account answers NONE. */
+    assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_REQUIRE_2FA, .a = plain.id, .on = true),
+                     PB_QS_ONE);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_true(g.out.require_2fa);
+    assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_REQUIRE_2FA, .a = plain.id, .on = false),
+                     PB_QS_ONE);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_false(g.out.require_2fa);
+    assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_REQUIRE_2FA,
+                        .a = "00000000000000000000000000", .on = true),
+                     PB_QS_NONE);
+
+    /* A data key is given only to an account that has none. */
+    unsigned char fresh[PB_SEALED_MAX];
+    fill(fresh, sizeof(fresh), 2);
+    assert_int_equal(
+        OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = keyed.id, .hash = fresh, .n = 60),
+        PB_QS_NONE);
+    g = (struct account_get){.id = keyed.id};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.out.data_key_len, 72);
+    assert_memory_equal(g.out.data_key, keyed.data_key, 72);
+
+    assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = plain.id, .hash = fresh,
+                        .n = PB_SEALED_MAX),
+                     PB_QS_ONE);
+    unsigned char other[40];
+    fill(other, sizeof(other), 3);
+    assert_int_equal(
+        OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = plain.id, .hash = other, .n = 40),
+        PB_QS_NONE);
+    g = (struct account_get){.id = plain.id};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.out.data_key_len, PB_SEALED_MAX);
+    assert_memory_equal(g.out.data_key, fresh, PB_SEALED_MAX);
+
+    /* A stored key longer than the struct holds is a hard error, never an overflow. */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             is_sqlite(f) ? "UPDATE accounts SET data_key = zeroblob(%d) WHERE id = '%s'"
+                          : "UPDATE accounts SET data_key = decode(repeat('00', %d), 'hex')"
+                            " WHERE id = '%s'",
+             PB_SEALED_MAX + 1, plain.id);
+    raw_exec(f->url, sql);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_STORE_HARD);
+    assert_int_equal(g.qs, PB_QS_HARD_ERROR);
+}
+
+static void
+count_keyed(void *cls, const struct pb_account *account)
+{
+    int *keyed = cls;
+    if (account->data_key_len == 16 && account->require_2fa)
+        (*keyed)++;
+}
+
+static enum pb_qs
+count_keyed_tx(struct pb_tx *tx, void *cls)
+{
+    *(int *)cls = 0;
+    return tx->ops->account_list(tx->conn, "", 10, count_keyed, cls);
+}
+
+static void
+account_list_carries_data_key_and_require_2fa(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    for (int i = 0; i < 3; i++) {
+        struct pb_account a;
+        make_account(&a, "listed");
+        if (i != 1) {
+            fill(a.data_key, 16, (unsigned)i);
+            a.data_key_len = 16;
+            a.require_2fa = true;
+        }
+        assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, account_insert_tx, &a), PB_ERR_OK);
+    }
+    int keyed = 0;
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, count_keyed_tx, &keyed), PB_ERR_OK);
+    assert_int_equal(keyed, 2);
+}
+
+static void
+users_insert_get_and_update(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "users");
+    struct pb_user u, got;
+    insert_user(f->store, &u, a.id, "ada@example.org", "owner");
+
+    /* Fresh: no password, no secret, no step yet. */
+    memset(&got, 0xa5, sizeof(got));
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = u.id, .out = &got), PB_QS_ONE);
+    assert_users_equal(&got, &u);
+    assert_string_equal(got.password_hash, "");
+    assert_int_equal(got.totp_secret_len, 0);
+    assert_false(got.totp_enabled);
+    assert_int_equal(got.totp_last_step, -1);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "ada@example.org", .out = &got), PB_QS_ONE);
+    assert_string_equal(got.id, u.id);
+
+    /* Everything user_update writes comes back, the secret byte for byte. */
+    pb_strlcpy(u.role, "admin", sizeof(u.role));
+    pb_strlcpy(u.password_hash, "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA",
+               sizeof(u.password_hash));
+    fill(u.totp_secret, 200, 9);
+    u.totp_secret[0] = 0; /* a NUL inside a blob */
+    u.totp_secret_len = 200;
+    u.totp_enabled = true;
+    u.totp_last_step = 0;
+    assert_int_equal(OP(f->store, .kind = OP_USER_UPDATE, .in = &u), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = u.id, .out = &got), PB_QS_ONE);
+    assert_users_equal(&got, &u);
+
+    /* And back to no secret. */
+    u.totp_secret_len = 0;
+    u.totp_enabled = false;
+    u.totp_last_step = 123456789012LL;
+    assert_int_equal(OP(f->store, .kind = OP_USER_UPDATE, .in = &u), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = u.id, .out = &got), PB_QS_ONE);
+    assert_users_equal(&got, &u);
+
+    /* Unknown users. */
+    struct pb_user ghost;
+    make_user(&ghost, a.id, "ghost@example.org", "author");
+    assert_int_equal(OP(f->store, .kind = OP_USER_UPDATE, .in = &ghost), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = ghost.id, .out = &got), PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "ghost@example.org", .out = &got),
+        PB_QS_NONE);
+
+    /* A row written with the table's defaults reads as a fresh user. */
+    char sql[256];
+    char raw_id[PB_ID_LEN + 1];
+    pb_id_new(raw_id);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO users (id, account_id, email, role, created_at)"
+             " VALUES ('%s', '%s', 'raw@example.org', 'author', 42)",
+             raw_id, a.id);
+    raw_exec(f->url, sql);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = raw_id, .out = &got), PB_QS_ONE);
+    assert_string_equal(got.password_hash, "");
+    assert_int_equal(got.totp_secret_len, 0);
+    assert_false(got.totp_enabled);
+    assert_int_equal(got.totp_last_step, -1);
+    assert_int_equal(got.created_at, 42);
+
+    /* A stored value longer than its field is a hard error, never an overflow. */
+    char long_hash[PB_PASSWORD_HASH_BYTES + 8];
+    memset(long_hash, 'h', sizeof(long_hash) - 1);
+    long_hash[sizeof(long_hash) - 1] = '\0';
+    snprintf(sql, sizeof(sql), "UPDATE users SET password_hash = '%s' WHERE id = '%s'", long_hash,
+             raw_id);
+    raw_exec(f->url, sql);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = raw_id, .out = &got), PB_QS_HARD_ERROR);
+}
+
+static void
+user_with_existing_email_answers_none(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "dups");
+    struct pb_user first, second, got;
+    insert_user(f->store, &first, a.id, "same@example.org", "owner");
+    make_user(&second, a.id, "same@example.org", "author");
+    assert_int_equal(OP(f->store, .kind = OP_USER_INSERT, .in = &second), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = second.id, .out = &got), PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "same@example.org", .out = &got),
+        PB_QS_ONE);
+    assert_string_equal(got.id, first.id);
+    assert_string_equal(got.role, "owner");
+
+    /* A bad role, an unknown account and a repeated id are hard errors. */
+    struct pb_user bad;
+    make_user(&bad, a.id, "bad@example.org", "god");
+    assert_int_equal(OP(f->store, .kind = OP_USER_INSERT, .in = &bad), PB_QS_HARD_ERROR);
+    make_user(&bad, "00000000000000000000000000", "orphan@example.org", "author");
+    assert_int_equal(OP(f->store, .kind = OP_USER_INSERT, .in = &bad), PB_QS_HARD_ERROR);
+    make_user(&bad, a.id, "other@example.org", "author");
+    memcpy(bad.id, first.id, sizeof(bad.id));
+    assert_int_equal(OP(f->store, .kind = OP_USER_INSERT, .in = &bad), PB_QS_HARD_ERROR);
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "other@example.org", .out = &got),
+        PB_QS_NONE);
+}
+
+static void
+users_list_by_pages_and_count_roles(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a, b;
+    insert_account(f->store, &a, "big");
+    insert_account(f->store, &b, "small");
+    const char *roles[] = {"owner", "admin", "admin", "author", "author", "author", "author"};
+    struct page want = {0};
+    struct pb_user u;
+    for (int i = 0; i < 7; i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "a%d@example.org", i);
+        insert_user(f->store, &u, a.id, email, roles[i]);
+        pb_strlcpy(want.ids[want.count++], u.id, sizeof(want.ids[0]));
+    }
+    insert_user(f->store, &u, b.id, "b0@example.org", "owner");
+    insert_user(f->store, &u, b.id, "b1@example.org", "author");
+    sort_ids(&want, false);
+
+    char after[PB_ID_LEN + 1] = "";
+    int seen = 0;
+    const int sizes[] = {3, 3, 1, 0};
+    const enum pb_qs answers[] = {PB_QS_N, PB_QS_N, PB_QS_ONE, PB_QS_NONE};
+    for (int p = 0; p < 4; p++) {
+        struct page page = {0};
+        assert_int_equal(
+            OP(f->store, .kind = OP_USER_LIST, .a = a.id, .b = after, .limit = 3, .page = &page),
+            answers[p]);
+        assert_int_equal(page.count, sizes[p]);
+        for (int i = 0; i < page.count; i++)
+            assert_string_equal(page.ids[i], want.ids[seen++]);
+        if (page.count > 0)
+            pb_strlcpy(after, page.ids[page.count - 1], sizeof(after));
+    }
+    assert_int_equal(seen, 7);
+    struct page page = {0};
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_LIST, .a = b.id, .b = "", .limit = 10, .page = &page),
+        PB_QS_N);
+    assert_int_equal(page.count, 2);
+
+    long n = -1;
+    assert_int_equal(OP(f->store, .kind = OP_USER_COUNT_ROLE, .a = a.id, .b = "owner", .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 1);
+    assert_int_equal(OP(f->store, .kind = OP_USER_COUNT_ROLE, .a = a.id, .b = "admin", .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 2);
+    assert_int_equal(
+        OP(f->store, .kind = OP_USER_COUNT_ROLE, .a = a.id, .b = "author", .count = &n), PB_QS_ONE);
+    assert_int_equal(n, 4);
+    assert_int_equal(OP(f->store, .kind = OP_USER_COUNT_ROLE, .a = b.id, .b = "admin", .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 0);
+}
+
+static void
+make_session(struct pb_session *s, const char *user_id, unsigned seed)
+{
+    memset(s, 0, sizeof(*s));
+    fill(s->token_hash, PB_HASH_BYTES, seed);
+    pb_strlcpy(s->user_id, user_id, sizeof(s->user_id));
+    s->created_at = 1000 + seed;
+    s->last_seen_at = 2000 + seed;
+}
+
+static void
+make_key(struct pb_api_key *k, const char *user_id, const char *name, unsigned seed)
+{
+    memset(k, 0, sizeof(*k));
+    pb_id_new(k->id);
+    pb_strlcpy(k->user_id, user_id, sizeof(k->user_id));
+    pb_strlcpy(k->name, name, sizeof(k->name));
+    fill(k->token_hash, PB_HASH_BYTES, seed);
+    snprintf(k->prefix, sizeof(k->prefix), "pb_%u", seed);
+    k->created_at = 3000 + seed;
+}
+
+static void
+user_delete_takes_everything_with_it(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "cascade");
+    struct pb_user gone, kept;
+    insert_user(f->store, &gone, a.id, "gone@example.org", "admin");
+    insert_user(f->store, &kept, a.id, "kept@example.org", "owner");
+
+    struct pb_session s1, s2, s3;
+    make_session(&s1, gone.id, 1);
+    make_session(&s2, gone.id, 2);
+    make_session(&s3, kept.id, 3);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s2), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s3), PB_QS_ONE);
+    struct pb_api_key k1, k2;
+    make_key(&k1, gone.id, "ci", 11);
+    make_key(&k2, kept.id, "ci", 12);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k2), PB_QS_ONE);
+    unsigned char codes[4][PB_HASH_BYTES];
+    for (int i = 0; i < 4; i++)
+        fill(codes[i], PB_HASH_BYTES, 20u + (unsigned)i);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = gone.id,
+                        .hashes = (const unsigned char(*)[PB_HASH_BYTES])codes, .n = 4),
+                     PB_QS_N);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = kept.id,
+                        .hashes = (const unsigned char(*)[PB_HASH_BYTES])codes, .n = 4),
+                     PB_QS_N);
+    unsigned char reset[PB_HASH_BYTES];
+    fill(reset, sizeof(reset), 30);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_INSERT, .hash = reset, .a = gone.id, .t1 = 1LL << 40),
+        PB_QS_ONE);
+
+    assert_int_equal(OP(f->store, .kind = OP_USER_DELETE, .a = gone.id), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_DELETE, .a = gone.id), PB_QS_NONE);
+
+    struct pb_user u;
+    struct pb_session s;
+    struct pb_api_key k;
+    long n = -1;
+    char who[PB_ID_LEN + 1];
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = gone.id, .out = &u), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s1.token_hash, .out = &s),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s2.token_hash, .out = &s),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k1.token_hash, .out = &k),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = gone.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 0);
+    assert_int_equal(OP(f->store, .kind = OP_RESET_CONSUME, .hash = reset, .t1 = 1, .user_id = who),
+                     PB_QS_NONE);
+
+    /* The other user keeps all of theirs. */
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = kept.id, .out = &u), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s3.token_hash, .out = &s),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k2.token_hash, .out = &k),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = kept.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 4);
+}
+
+static void
+totp_step_only_moves_forward(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "totp");
+    struct pb_user u, got;
+    insert_user(f->store, &u, a.id, "totp@example.org", "owner");
+
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 0),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 0),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 58000000),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 58000000),
+                     PB_QS_NONE); /* the same code again: a replay */
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 57999999),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = u.id, .out = &got), PB_QS_ONE);
+    assert_int_equal(got.totp_last_step, 58000000);
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP, .a = u.id, .t1 = 58000001),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_USER_ADVANCE_TOTP_STEP,
+                        .a = "00000000000000000000000000", .t1 = 99),
+                     PB_QS_NONE);
+}
+
+static void
+sessions_insert_get_touch_and_delete(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "sessions");
+    struct pb_user u, v;
+    insert_user(f->store, &u, a.id, "s@example.org", "owner");
+    insert_user(f->store, &v, a.id, "t@example.org", "author");
+
+    struct pb_session s1, s2, s3, s4, got;
+    make_session(&s1, u.id, 1);
+    s1.mfa_pending = true;
+    make_session(&s2, u.id, 2);
+    make_session(&s3, u.id, 3);
+    make_session(&s4, v.id, 4);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s2), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s3), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s4), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &s1), PB_QS_HARD_ERROR);
+    struct pb_session orphan;
+    make_session(&orphan, "00000000000000000000000000", 5);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_INSERT, .in = &orphan), PB_QS_HARD_ERROR);
+
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s1.token_hash, .out = &got),
+                     PB_QS_ONE);
+    assert_memory_equal(got.token_hash, s1.token_hash, PB_HASH_BYTES);
+    assert_string_equal(got.user_id, u.id);
+    assert_true(got.mfa_pending);
+    assert_int_equal(got.created_at, s1.created_at);
+    assert_int_equal(got.last_seen_at, s1.last_seen_at);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s2.token_hash, .out = &got),
+                     PB_QS_ONE);
+    assert_false(got.mfa_pending);
+
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_TOUCH, .hash = s1.token_hash, .t1 = 9999),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s1.token_hash, .out = &got),
+                     PB_QS_ONE);
+    assert_int_equal(got.last_seen_at, 9999);
+    assert_int_equal(got.created_at, s1.created_at);
+    unsigned char unknown[PB_HASH_BYTES];
+    fill(unknown, sizeof(unknown), 77);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_TOUCH, .hash = unknown, .t1 = 1), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = unknown, .out = &got),
+                     PB_QS_NONE);
+
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_DELETE, .hash = s1.token_hash), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_DELETE, .hash = s1.token_hash), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s1.token_hash, .out = &got),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_DELETE_FOR_USER, .a = u.id), PB_QS_N);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_DELETE_FOR_USER, .a = u.id), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s3.token_hash, .out = &got),
+                     PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = s4.token_hash, .out = &got),
+                     PB_QS_ONE);
+}
+
+static void
+recovery_codes_work_once(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "codes");
+    struct pb_user u, v;
+    insert_user(f->store, &u, a.id, "u@example.org", "owner");
+    insert_user(f->store, &v, a.id, "v@example.org", "author");
+    unsigned char codes[10][PB_HASH_BYTES];
+    for (int i = 0; i < 10; i++)
+        fill(codes[i], PB_HASH_BYTES, 100u + (unsigned)i);
+    long n = -1;
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 0);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = u.id,
+                        .hashes = (const unsigned char(*)[PB_HASH_BYTES])codes, .n = 10),
+                     PB_QS_N);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 10);
+
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = codes[3], .t1 = 500),
+        PB_QS_ONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = codes[3], .t1 = 501),
+        PB_QS_NONE);
+    /* Another user cannot use it, nor can anyone use a code never issued. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = v.id, .hash = codes[4], .t1 = 502),
+        PB_QS_NONE);
+    unsigned char never[PB_HASH_BYTES];
+    fill(never, sizeof(never), 99);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = never, .t1 = 503),
+        PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 9);
+
+    /* A new set replaces the old one, used codes included. */
+    unsigned char fresh[3][PB_HASH_BYTES];
+    for (int i = 0; i < 3; i++)
+        fill(fresh[i], PB_HASH_BYTES, 200u + (unsigned)i);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = u.id,
+                        .hashes = (const unsigned char(*)[PB_HASH_BYTES])fresh, .n = 3),
+                     PB_QS_N);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 3);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = codes[4], .t1 = 600),
+        PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = fresh[2], .t1 = 601),
+        PB_QS_ONE);
+    /* And an empty set leaves none. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = u.id, .hashes = NULL, .n = 0),
+        PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
+                     PB_QS_ONE);
+    assert_int_equal(n, 0);
+}
+
+static void
+reset_tokens_work_once_and_expire(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "resets");
+    struct pb_user u;
+    insert_user(f->store, &u, a.id, "r@example.org", "owner");
+    unsigned char t1[PB_HASH_BYTES], t2[PB_HASH_BYTES], never[PB_HASH_BYTES];
+    fill(t1, sizeof(t1), 1);
+    fill(t2, sizeof(t2), 2);
+    fill(never, sizeof(never), 3);
+    const int64_t now = 1700000000;
+    assert_int_equal(OP(f->store, .kind = OP_RESET_INSERT, .hash = t1, .a = u.id, .t1 = now + 3600),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_RESET_INSERT, .hash = t2, .a = u.id, .t1 = now + 10),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_RESET_INSERT, .hash = t2, .a = u.id, .t1 = now + 10),
+                     PB_QS_HARD_ERROR);
+    assert_int_equal(OP(f->store, .kind = OP_RESET_INSERT, .hash = never,
+                        .a = "00000000000000000000000000", .t1 = now + 10),
+                     PB_QS_HARD_ERROR);
+
+    char who[PB_ID_LEN + 1] = "";
+    assert_int_equal(OP(f->store, .kind = OP_RESET_CONSUME, .hash = t1, .t1 = now, .user_id = who),
+                     PB_QS_ONE);
+    assert_string_equal(who, u.id);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_CONSUME, .hash = t1, .t1 = now + 1, .user_id = who),
+        PB_QS_NONE);
+
+    /* Expired at expires_at itself; usable just before. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_CONSUME, .hash = t2, .t1 = now + 10, .user_id = who),
+        PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_CONSUME, .hash = t2, .t1 = now + 9, .user_id = who),
+        PB_QS_ONE);
+    assert_string_equal(who, u.id);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_CONSUME, .hash = t2, .t1 = now + 9, .user_id = who),
+        PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_RESET_CONSUME, .hash = never, .t1 = now, .user_id = who),
+        PB_QS_NONE);
+}
+
+static void
+api_keys_roundtrip_and_delete_only_by_owner(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "keys");
+    struct pb_user u, v;
+    insert_user(f->store, &u, a.id, "k@example.org", "owner");
+    insert_user(f->store, &v, a.id, "l@example.org", "author");
+    struct pb_api_key k1, k2, k3, got;
+    make_key(&k1, u.id, "deploy \xc3\xa9t\xc3\xa9", 1);
+    make_key(&k2, u.id, "ci", 2);
+    make_key(&k3, v.id, "mine", 3);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k2), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k3), PB_QS_ONE);
+    struct pb_api_key dup;
+    make_key(&dup, v.id, "same token", 1);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &dup), PB_QS_HARD_ERROR);
+
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(
+        OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k1.token_hash, .out = &got),
+        PB_QS_ONE);
+    assert_string_equal(got.id, k1.id);
+    assert_string_equal(got.user_id, u.id);
+    assert_string_equal(got.name, k1.name);
+    assert_memory_equal(got.token_hash, k1.token_hash, PB_HASH_BYTES);
+    assert_string_equal(got.prefix, k1.prefix);
+    assert_int_equal(got.created_at, k1.created_at);
+    assert_int_equal(got.last_used_at, 0);
+
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_TOUCH, .a = k1.id, .t1 = 4242), PB_QS_ONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k1.token_hash, .out = &got),
+        PB_QS_ONE);
+    assert_int_equal(got.last_used_at, 4242);
+    assert_int_equal(
+        OP(f->store, .kind = OP_API_KEY_TOUCH, .a = "00000000000000000000000000", .t1 = 1),
+        PB_QS_NONE);
+
+    struct page want = {0}, page = {0};
+    pb_strlcpy(want.ids[want.count++], k1.id, sizeof(want.ids[0]));
+    pb_strlcpy(want.ids[want.count++], k2.id, sizeof(want.ids[0]));
+    sort_ids(&want, false);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_LIST, .a = u.id, .page = &page), PB_QS_N);
+    assert_int_equal(page.count, 2);
+    assert_string_equal(page.ids[0], want.ids[0]);
+    assert_string_equal(page.ids[1], want.ids[1]);
+
+    /* Only its owner can delete a key. */
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_DELETE, .a = v.id, .b = k1.id), PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k1.token_hash, .out = &got),
+        PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_DELETE, .a = u.id, .b = k1.id), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_DELETE, .a = u.id, .b = k1.id), PB_QS_NONE);
+    assert_int_equal(
+        OP(f->store, .kind = OP_API_KEY_GET_BY_HASH, .hash = k1.token_hash, .out = &got),
+        PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_LIST, .a = u.id, .page = &page), PB_QS_ONE);
+    assert_string_equal(page.ids[0], k2.id);
+    assert_int_equal(OP(f->store, .kind = OP_API_KEY_LIST, .a = v.id, .page = &page), PB_QS_ONE);
+    assert_string_equal(page.ids[0], k3.id);
+}
+
+static void
+make_audit(struct pb_audit_entry *e, const char *account_id, const char *action)
+{
+    memset(e, 0, sizeof(*e));
+    pb_id_new(e->id);
+    pb_strlcpy(e->account_id, account_id, sizeof(e->account_id));
+    pb_strlcpy(e->action, action, sizeof(e->action));
+    pb_strlcpy(e->detail, "{}", sizeof(e->detail));
+    e->at = pb_clock_now();
+}
+
+static void
+audit_lists_newest_first_by_pages(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    /* No account rows at all: the log does not depend on them. */
+    char acct[PB_ID_LEN + 1], other[PB_ID_LEN + 1];
+    pb_id_new(acct);
+    pb_id_new(other);
+    struct page want = {0};
+    struct pb_audit_entry e;
+    for (int i = 0; i < 12; i++) {
+        make_audit(&e, acct, "login.success");
+        assert_int_equal(OP(f->store, .kind = OP_AUDIT_INSERT, .in = &e), PB_QS_ONE);
+        pb_strlcpy(want.ids[want.count++], e.id, sizeof(want.ids[0]));
+    }
+    for (int i = 0; i < 3; i++) {
+        make_audit(&e, other, "login.failure");
+        assert_int_equal(OP(f->store, .kind = OP_AUDIT_INSERT, .in = &e), PB_QS_ONE);
+    }
+    struct pb_audit_entry platform;
+    make_audit(&platform, "", "platform.start");
+    assert_int_equal(OP(f->store, .kind = OP_AUDIT_INSERT, .in = &platform), PB_QS_ONE);
+    sort_ids(&want, true);
+
+    char before[PB_ID_LEN + 1] = "";
+    int seen = 0;
+    const int sizes[] = {5, 5, 2, 0};
+    for (int p = 0; p < 4; p++) {
+        struct page page = {0};
+        enum pb_qs qs =
+            OP(f->store, .kind = OP_AUDIT_LIST, .a = acct, .b = before, .limit = 5, .page = &page);
+        assert_int_equal(qs, sizes[p] == 0 ? PB_QS_NONE : PB_QS_N);
+        assert_int_equal(page.count, sizes[p]);
+        for (int i = 0; i < page.count; i++)
+            assert_string_equal(page.ids[i], want.ids[seen++]);
+        if (page.count > 0)
+            pb_strlcpy(before, page.ids[page.count - 1], sizeof(before));
+    }
+    assert_int_equal(seen, 12);
+
+    struct page page = {0};
+    assert_int_equal(
+        OP(f->store, .kind = OP_AUDIT_LIST, .a = other, .b = "", .limit = 10, .page = &page),
+        PB_QS_N);
+    assert_int_equal(page.count, 3);
+    assert_int_equal(
+        OP(f->store, .kind = OP_AUDIT_LIST, .a = "", .b = "", .limit = 10, .page = &page),
+        PB_QS_ONE);
+    assert_string_equal(page.ids[0], platform.id);
+}
+
+static void
+audit_keep_entry(void *cls, const struct pb_audit_entry *entry)
+{
+    *(struct pb_audit_entry *)cls = *entry;
+}
+
+static enum pb_qs
+audit_get_platform_tx(struct pb_tx *tx, void *cls)
+{
+    return tx->ops->audit_list(tx->conn, "", "", 1, audit_keep_entry, cls);
+}
+
+static void
+audit_entry_roundtrips(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_audit_entry e, got;
+    make_audit(&e, "", "mfa.enabled");
+    pb_strlcpy(e.detail, "{\"why\":\"a \\\"quoted\\\" word\",\"caf\xc3\xa9\":[1,2]}",
+               sizeof(e.detail));
+    pb_strlcpy(e.client_ip, "2001:db8::1", sizeof(e.client_ip));
+    pb_id_new(e.actor_user_id);
+    e.at = 1234567890123LL;
+    assert_int_equal(OP(f->store, .kind = OP_AUDIT_INSERT, .in = &e), PB_QS_ONE);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, audit_get_platform_tx, &got), PB_ERR_OK);
+    assert_string_equal(got.id, e.id);
+    assert_string_equal(got.account_id, "");
+    assert_string_equal(got.actor_user_id, e.actor_user_id);
+    assert_string_equal(got.action, "mfa.enabled");
+    assert_string_equal(got.detail, e.detail);
+    assert_string_equal(got.client_ip, "2001:db8::1");
+    assert_int_equal(got.at, e.at);
+}
+
+static void
+throttle_counts_failures_and_clears(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_throttle t = {99, 99};
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "email:abc", .out = &t),
+                     PB_QS_NONE);
+    assert_int_equal(t.failures, 0);
+    assert_int_equal(t.last_failure_at, 0);
+
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_FAIL, .a = "email:abc", .t1 = 100),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "email:abc", .out = &t), PB_QS_ONE);
+    assert_int_equal(t.failures, 1);
+    assert_int_equal(t.last_failure_at, 100);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_FAIL, .a = "email:abc", .t1 = 105),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_FAIL, .a = "email:abc", .t1 = 107),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_FAIL, .a = "ip:192.0.2.1", .t1 = 106),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "email:abc", .out = &t), PB_QS_ONE);
+    assert_int_equal(t.failures, 3);
+    assert_int_equal(t.last_failure_at, 107);
+
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_CLEAR, .a = "email:abc"), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_CLEAR, .a = "email:abc"), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "email:abc", .out = &t),
+                     PB_QS_NONE);
+    assert_int_equal(t.failures, 0);
+    assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "ip:192.0.2.1", .out = &t),
+                     PB_QS_ONE);
+    assert_int_equal(t.failures, 1);
+    assert_int_equal(t.last_failure_at, 106);
+}
+
+static void
+make_mail(struct pb_outbox_mail *m, unsigned char *buf, size_t len, unsigned seed, int64_t due)
+{
+    memset(m, 0, sizeof(*m));
+    pb_id_new(m->id);
+    snprintf(m->recipient, sizeof(m->recipient), "to%u@example.org", seed);
+    fill(buf, len, seed);
+    m->sealed = buf;
+    m->sealed_len = len;
+    m->next_attempt_at = due;
+}
+
+static void
+outbox_claims_lease_mails(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    static unsigned char b1[3000], b2[64], b3[10], b4[1];
+    struct pb_outbox_mail m1, m2, m3, m4;
+    make_mail(&m1, b1, sizeof(b1), 1, 100);
+    make_mail(&m2, b2, sizeof(b2), 2, 50);
+    make_mail(&m3, b3, sizeof(b3), 3, 200); /* not due at 150 */
+    make_mail(&m4, b4, 0, 4, 100);          /* an empty message */
+    m4.attempts = 2;
+    /* m1 and m4 are due at the same time: the smaller id first. */
+    const struct pb_outbox_mail *first = strcmp(m1.id, m4.id) < 0 ? &m1 : &m4;
+    const struct pb_outbox_mail *second = first == &m1 ? &m4 : &m1;
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m2), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m3), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m4), PB_QS_ONE);
+
+    static struct mails got;
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 150, .t2 = 1150, .limit = 10, .mails = &got),
+        PB_QS_N);
+    assert_int_equal(got.count, 3);
+    const struct pb_outbox_mail *want[] = {&m2, first, second};
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(got.items[i].id, want[i]->id);
+        assert_string_equal(got.items[i].recipient, want[i]->recipient);
+        assert_int_equal(got.items[i].sealed_len, want[i]->sealed_len);
+        assert_memory_equal(got.items[i].sealed, want[i]->sealed, want[i]->sealed_len);
+        assert_int_equal(got.items[i].attempts, want[i]->attempts);
+        assert_int_equal(got.items[i].next_attempt_at, 1150);
+    }
+
+    /* Leased: a second claim at the same time gets nothing. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 150, .t2 = 1150, .limit = 10, .mails = &got),
+        PB_QS_NONE);
+    assert_int_equal(got.count, 0);
+    /* m3 falls due; the others are still leased. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 1149, .t2 = 2000, .limit = 10, .mails = &got),
+        PB_QS_ONE);
+    assert_string_equal(got.items[0].id, m3.id);
+    /* When the lease runs out they come back, at most `limit` of them. */
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 1150, .t2 = 3000, .limit = 2, .mails = &got),
+        PB_QS_N);
+    /* All three were leased until 1150: now the id alone orders them. */
+    struct page leased = {0};
+    pb_strlcpy(leased.ids[leased.count++], m1.id, sizeof(leased.ids[0]));
+    pb_strlcpy(leased.ids[leased.count++], m2.id, sizeof(leased.ids[0]));
+    pb_strlcpy(leased.ids[leased.count++], m4.id, sizeof(leased.ids[0]));
+    sort_ids(&leased, false);
+    assert_int_equal(got.count, 2);
+    assert_string_equal(got.items[0].id, leased.ids[0]);
+    assert_string_equal(got.items[1].id, leased.ids[1]);
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 1150, .t2 = 3000, .limit = 2, .mails = &got),
+        PB_QS_ONE);
+    assert_string_equal(got.items[0].id, leased.ids[2]);
+
+    /* A retry sets the attempts and the next time; a delete removes the mail. */
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_RETRY, .a = m1.id, .limit = 5, .t1 = 2500),
+                     PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_DELETE, .a = m2.id), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_DELETE, .a = m2.id), PB_QS_NONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_RETRY, .a = m2.id, .limit = 1, .t1 = 1),
+                     PB_QS_NONE);
+    /* At 2500: m3 (its lease ran out at 2000), then m1 (retried for 2500). */
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 2500, .t2 = 9000, .limit = 10, .mails = &got),
+        PB_QS_N);
+    assert_int_equal(got.count, 2);
+    assert_string_equal(got.items[0].id, m3.id);
+    assert_string_equal(got.items[1].id, m1.id);
+    assert_int_equal(got.items[1].attempts, 5);
+    assert_int_equal(got.items[1].sealed_len, sizeof(b1));
+    assert_memory_equal(got.items[1].sealed, b1, sizeof(b1));
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 9000, .t2 = 9500, .limit = 10, .mails = &got),
+        PB_QS_N);
+    assert_int_equal(got.count, 3); /* m1, m3, m4; m2 is gone */
+}
+
+struct nested_claim {
+    struct pb_store *other;
+    struct mails outer, inner;
+    enum pb_qs inner_qs;
+};
+
+/* Claims one mail and, while holding it, lets another node claim all it can. */
+static enum pb_qs
+nested_claim_tx(struct pb_tx *tx, void *cls)
+{
+    struct nested_claim *n = cls;
+    n->outer.count = 0;
+    enum pb_qs qs = tx->ops->outbox_claim(tx->conn, 150, 1150, 1, collect_mail, &n->outer);
+    if (qs < 0)
+        return qs;
+    if (tx->attempt == 0)
+        n->inner_qs = OP(n->other, .kind = OP_OUTBOX_CLAIM, .t1 = 150, .t2 = 1150, .limit = 10,
+                         .mails = &n->inner);
+    return qs;
+}
+
+static void
+concurrent_claims_skip_each_others_mails(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    static unsigned char b1[8], b2[8];
+    struct pb_outbox_mail m1, m2;
+    make_mail(&m1, b1, sizeof(b1), 1, 50);
+    make_mail(&m2, b2, sizeof(b2), 2, 100);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m1), PB_QS_ONE);
+    assert_int_equal(OP(f->store, .kind = OP_OUTBOX_INSERT, .in = &m2), PB_QS_ONE);
+
+    static struct nested_claim n;
+    memset(&n, 0, sizeof(n));
+    char why[PB_WHY_MAX];
+    assert_int_equal(pb_store_open(f->url, 1, &n.other, why), PB_ERR_OK);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, nested_claim_tx, &n), PB_ERR_OK);
+    assert_int_equal(n.outer.count, 1);
+    assert_string_equal(n.outer.items[0].id, m1.id);
+    assert_int_equal(n.inner_qs, PB_QS_ONE);
+    assert_string_equal(n.inner.items[0].id, m2.id);
+    pb_store_close(n.other);
+
+    static struct mails got;
+    assert_int_equal(
+        OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 150, .t2 = 1150, .limit = 10, .mails = &got),
+        PB_QS_NONE);
+}
+
+/* Brings an empty database to schema version 1 only, as the code before migration 2 did. */
+static void
+migrate_to_version_1(struct fixture *f)
+{
+    const struct pb_store_ops *ops = pb_store_backend(f->url);
+    struct pb_conn *conn = NULL;
+    char why[PB_WHY_MAX] = "";
+    int from = -1, to = -1;
+    assert_int_equal(ops->connect(f->url, &conn, why), PB_ERR_OK);
+    enum pb_err err = is_sqlite(f) ? pb_sqlite_migrate_to(conn, 1, &from, &to, why)
+                                   : pb_pg_migrate_to(conn, 1, &from, &to, why);
+    if (err != PB_ERR_OK)
+        fprintf(stderr, "migrate to 1: %s\n", why);
+    assert_int_equal(err, PB_ERR_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, 1);
+    ops->disconnect(conn);
+}
+
+static void
+migrate_from_version_1_keeps_accounts(void **state)
+{
+    struct fixture *f = *state;
+    migrate_to_version_1(f);
+    raw_exec(f->url, "INSERT INTO accounts (id, name, plan, created_at)"
+                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'enterprise', 7)");
+    open_store(f, 1);
+    assert_int_equal(schema_version(f->store), 1);
+    char why[PB_WHY_MAX] = "";
+    int from = -1, to = -1;
+    assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(schema_version(f->store), LATEST_VERSION);
+
+    struct account_get g = {.id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.qs, PB_QS_ONE);
+    assert_string_equal(g.out.name, "from before");
+    assert_string_equal(g.out.plan, "enterprise");
+    assert_int_equal(g.out.created_at, 7);
+    assert_int_equal(g.out.data_key_len, 0);
+    assert_false(g.out.require_2fa);
+
+    /* The new tables work for the old account. */
+    unsigned char key[48];
+    fill(key, sizeof(key), 5);
+    assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = g.id, .hash = key,
+                        .n = (int)sizeof(key)),
+                     PB_QS_ONE);
+    struct pb_user u;
+    insert_user(f->store, &u, g.id, "old@example.org", "owner");
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.out.data_key_len, sizeof(key));
+    assert_memory_equal(g.out.data_key, key, sizeof(key));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Every backend runs these; PostgreSQL adds what only it can do (conflicts, lost connections). */
@@ -995,7 +2275,15 @@ placement_of_unknown_account_is_not_found(void **state)
         T(pool_of_two_serves_four_threads), T(corrupt_sqlite_file_is_refused),                     \
         T(bad_url_scheme_is_refused), T(unreachable_postgres_is_refused),                          \
         T(placement_local_is_the_control_store), T(placement_other_region_has_its_own_store),      \
-        T(placement_of_unknown_account_is_not_found)
+        T(placement_of_unknown_account_is_not_found), T(accounts_keep_data_key_and_require_2fa),   \
+        T(account_list_carries_data_key_and_require_2fa), T(users_insert_get_and_update),          \
+        T(user_with_existing_email_answers_none), T(users_list_by_pages_and_count_roles),          \
+        T(user_delete_takes_everything_with_it), T(totp_step_only_moves_forward),                  \
+        T(sessions_insert_get_touch_and_delete), T(recovery_codes_work_once),                      \
+        T(reset_tokens_work_once_and_expire), T(api_keys_roundtrip_and_delete_only_by_owner),      \
+        T(audit_lists_newest_first_by_pages), T(audit_entry_roundtrips),                           \
+        T(throttle_counts_failures_and_clears), T(outbox_claims_lease_mails),                      \
+        T(migrate_from_version_1_keeps_accounts)
 
 int
 main(void)
@@ -1017,6 +2305,7 @@ main(void)
             COMMON_TESTS,
             T(real_serialization_failure_is_retried),
             T(lost_connection_is_hard_then_reset),
+            T(concurrent_claims_skip_each_others_mails),
         };
         return cmocka_run_group_tests_name("store contract (postgres)", pg_tests, NULL, NULL);
     }

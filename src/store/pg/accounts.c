@@ -1,4 +1,4 @@
-/* PostgreSQL: the accounts of the control store. */
+/* PostgreSQL: the accounts of the control store, with their settings and wrapped data keys. */
 #include "store/pg/pg_internal.h"
 
 #include <stdio.h>
@@ -9,14 +9,27 @@ enum pb_qs
 pb_pg_account_insert(struct pb_conn *conn, const struct pb_account *account)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char created[24];
+    char created[24], key[PB_PG_SEALED_HEX];
+    if (account->data_key_len > sizeof(account->data_key)) {
+        pb_error("postgres: an account's data key is longer than %zu bytes",
+                 sizeof(account->data_key));
+        return PB_QS_HARD_ERROR;
+    }
     snprintf(created, sizeof(created), "%lld", (long long)account->created_at);
-    const char *const params[] = {account->id, account->name, account->plan, created};
+    const char *const params[] = {
+        account->id,
+        account->name,
+        account->plan,
+        created,
+        pb_pg_hex(account->data_key, account->data_key_len, key, sizeof(key)),
+        account->require_2fa ? "true" : "false",
+    };
     PGresult *res;
-    enum pb_qs qs = pb_pg_exec(c, PB_PG_ACCOUNT_INSERT, "pb_account_insert",
-                               "INSERT INTO accounts (id, name, plan, created_at)"
-                               " VALUES ($1, $2, $3, $4)",
-                               4, params, &res);
+    enum pb_qs qs =
+        pb_pg_exec(c, PB_PG_ACCOUNT_INSERT, "pb_account_insert",
+                   "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa)"
+                   " VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6)",
+                   6, params, &res);
     if (qs < 0)
         return qs;
     qs = pb_pg_changes(res);
@@ -24,7 +37,10 @@ pb_pg_account_insert(struct pb_conn *conn, const struct pb_account *account)
     return qs;
 }
 
-/* Fills `out` from row `row` of (id, name, plan, created_at). */
+/* The columns read_account() expects, in its order. */
+#define ACCOUNT_COLUMNS "id, name, plan, created_at, encode(data_key, 'hex'), require_2fa"
+
+/* Fills `out` from row `row` of ACCOUNT_COLUMNS. */
 static bool
 read_account(const PGresult *res, int row, struct pb_account *out)
 {
@@ -32,6 +48,8 @@ read_account(const PGresult *res, int row, struct pb_account *out)
     ok = pb_pg_text(res, row, 1, out->name, sizeof(out->name)) && ok;
     ok = pb_pg_text(res, row, 2, out->plan, sizeof(out->plan)) && ok;
     out->created_at = pb_pg_int64(res, row, 3);
+    ok = pb_pg_bytes(res, row, 4, out->data_key, sizeof(out->data_key), &out->data_key_len) && ok;
+    out->require_2fa = pb_pg_bool(res, row, 5);
     if (!ok)
         pb_error("postgres: an accounts row does not fit its struct");
     return ok;
@@ -43,9 +61,9 @@ pb_pg_account_get(struct pb_conn *conn, const char *id, struct pb_account *out)
     struct pb_pg_conn *c = pb_pg_conn(conn);
     const char *const params[] = {id};
     PGresult *res;
-    enum pb_qs qs = pb_pg_exec(c, PB_PG_ACCOUNT_GET, "pb_account_get",
-                               "SELECT id, name, plan, created_at FROM accounts WHERE id = $1", 1,
-                               params, &res);
+    enum pb_qs qs =
+        pb_pg_exec(c, PB_PG_ACCOUNT_GET, "pb_account_get",
+                   "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1", 1, params, &res);
     if (qs < 0)
         return qs;
     if (PQntuples(res) == 0)
@@ -66,7 +84,7 @@ pb_pg_account_list(struct pb_conn *conn, const char *after_id, int limit, pb_acc
     const char *const params[] = {after_id ? after_id : "", limit_text};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_ACCOUNT_LIST, "pb_account_list",
-                               "SELECT id, name, plan, created_at FROM accounts"
+                               "SELECT " ACCOUNT_COLUMNS " FROM accounts"
                                " WHERE id > $1 ORDER BY id LIMIT $2",
                                2, params, &res);
     if (qs < 0)
@@ -81,5 +99,45 @@ pb_pg_account_list(struct pb_conn *conn, const char *after_id, int limit, pb_acc
         cb(cls, &account);
     }
     PQclear(res);
-    return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+    return pb_pg_rows(n);
+}
+
+enum pb_qs
+pb_pg_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    const char *const params[] = {id, on ? "true" : "false"};
+    PGresult *res;
+    enum pb_qs qs =
+        pb_pg_exec(c, PB_PG_ACCOUNT_SET_REQUIRE_2FA, "pb_account_set_require_2fa",
+                   "UPDATE accounts SET require_2fa = $2 WHERE id = $1", 2, params, &res);
+    if (qs < 0)
+        return qs;
+    qs = pb_pg_changes(res);
+    PQclear(res);
+    return qs;
+}
+
+enum pb_qs
+pb_pg_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
+                           size_t len)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    char key[PB_PG_SEALED_HEX];
+    if (wrapped == NULL || len == 0 || len > PB_SEALED_MAX) {
+        pb_error("postgres: an account's data key must be 1 to %d bytes, not %zu", PB_SEALED_MAX,
+                 len);
+        return PB_QS_HARD_ERROR;
+    }
+    const char *const params[] = {id, pb_pg_hex(wrapped, len, key, sizeof(key))};
+    PGresult *res;
+    enum pb_qs qs = pb_pg_exec(
+        c, PB_PG_ACCOUNT_SET_DATA_KEY, "pb_account_set_data_key",
+        "UPDATE accounts SET data_key = decode($2, 'hex') WHERE id = $1 AND data_key IS NULL", 2,
+        params, &res);
+    if (qs < 0)
+        return qs;
+    qs = pb_pg_changes(res);
+    PQclear(res);
+    return qs;
 }

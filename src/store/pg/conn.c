@@ -77,6 +77,19 @@ pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const cha
 }
 
 enum pb_qs
+pb_pg_exec_change(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql,
+                  int nparams, const char *const *params)
+{
+    PGresult *res;
+    enum pb_qs qs = pb_pg_exec(c, id, name, sql, nparams, params, &res);
+    if (qs < 0)
+        return qs;
+    qs = pb_pg_changes(res);
+    PQclear(res);
+    return qs;
+}
+
+enum pb_qs
 pb_pg_changes(const PGresult *res)
 {
     const char *n = PQcmdTuples((PGresult *)res);
@@ -100,6 +113,59 @@ int64_t
 pb_pg_int64(const PGresult *res, int row, int col)
 {
     return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool
+pb_pg_bool(const PGresult *res, int row, int col)
+{
+    return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}
+
+const char *
+pb_pg_hex(const unsigned char *src, size_t len, char *dst, size_t size)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (src == NULL || len == 0 || size < 2 * len + 1)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        dst[2 * i] = digits[src[i] >> 4];
+        dst[2 * i + 1] = digits[src[i] & 0x0f];
+    }
+    dst[2 * len] = '\0';
+    return dst;
+}
+
+/* The value of one hex digit, or -1. */
+static int
+hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+bool
+pb_pg_bytes(const PGresult *res, int row, int col, unsigned char *dst, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (PQgetisnull(res, row, col))
+        return true;
+    const char *hex = PQgetvalue(res, row, col);
+    size_t n = (size_t)PQgetlength(res, row, col);
+    if (n % 2 != 0 || n / 2 > cap)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        dst[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return true;
 }
 
 /* Runs a statement without parameters or rows (BEGIN, SET ...). */
@@ -255,4 +321,38 @@ const struct pb_store_ops pb_store_postgres = {
     .region_list = pb_pg_region_list,
     .placement_set = pb_pg_placement_set,
     .placement_get = pb_pg_placement_get,
+    .account_set_require_2fa = pb_pg_account_set_require_2fa,
+    .account_set_data_key = pb_pg_account_set_data_key,
+    .user_insert = pb_pg_user_insert,
+    .user_get = pb_pg_user_get,
+    .user_get_by_email = pb_pg_user_get_by_email,
+    .user_list = pb_pg_user_list,
+    .user_count_role = pb_pg_user_count_role,
+    .user_update = pb_pg_user_update,
+    .user_advance_totp_step = pb_pg_user_advance_totp_step,
+    .user_delete = pb_pg_user_delete,
+    .session_insert = pb_pg_session_insert,
+    .session_get = pb_pg_session_get,
+    .session_touch = pb_pg_session_touch,
+    .session_delete = pb_pg_session_delete,
+    .session_delete_for_user = pb_pg_session_delete_for_user,
+    .recovery_codes_replace = pb_pg_recovery_codes_replace,
+    .recovery_code_use = pb_pg_recovery_code_use,
+    .recovery_codes_remaining = pb_pg_recovery_codes_remaining,
+    .reset_insert = pb_pg_reset_insert,
+    .reset_consume = pb_pg_reset_consume,
+    .api_key_insert = pb_pg_api_key_insert,
+    .api_key_get_by_hash = pb_pg_api_key_get_by_hash,
+    .api_key_list = pb_pg_api_key_list,
+    .api_key_delete = pb_pg_api_key_delete,
+    .api_key_touch = pb_pg_api_key_touch,
+    .audit_insert = pb_pg_audit_insert,
+    .audit_list = pb_pg_audit_list,
+    .throttle_get = pb_pg_throttle_get,
+    .throttle_fail = pb_pg_throttle_fail,
+    .throttle_clear = pb_pg_throttle_clear,
+    .outbox_insert = pb_pg_outbox_insert,
+    .outbox_claim = pb_pg_outbox_claim,
+    .outbox_delete = pb_pg_outbox_delete,
+    .outbox_retry = pb_pg_outbox_retry,
 };

@@ -34,6 +34,68 @@ static const char *const migrations[] = {
     "  region TEXT COLLATE \"C\" NOT NULL REFERENCES regions(name),"
     "  updated_at BIGINT NOT NULL);"
     "CREATE INDEX placements_region ON placements(region);",
+
+    /* 2: users and what authenticates them, the audit log, throttling, the outbox */
+    "ALTER TABLE accounts ADD COLUMN data_key BYTEA,"
+    "  ADD COLUMN require_2fa BOOLEAN NOT NULL DEFAULT false;"
+    "CREATE TABLE users ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  account_id TEXT COLLATE \"C\" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  email TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'author')),"
+    "  password_hash TEXT NOT NULL DEFAULT '',"
+    "  totp_secret BYTEA,"
+    "  totp_enabled BOOLEAN NOT NULL DEFAULT false,"
+    "  totp_last_step BIGINT NOT NULL DEFAULT -1,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX users_account ON users(account_id, id);"
+    "CREATE TABLE sessions ("
+    "  token_hash BYTEA PRIMARY KEY,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  mfa_pending BOOLEAN NOT NULL DEFAULT false,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_seen_at BIGINT NOT NULL);"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE recovery_codes ("
+    "  user_id TEXT COLLATE \"C\" NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  code_hash BYTEA NOT NULL,"
+    "  used_at BIGINT,"
+    "  PRIMARY KEY (user_id, code_hash));"
+    "CREATE TABLE password_resets ("
+    "  token_hash BYTEA PRIMARY KEY,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT);"
+    "CREATE INDEX password_resets_user ON password_resets(user_id);"
+    "CREATE TABLE api_keys ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  token_hash BYTEA NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_used_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_user ON api_keys(user_id, id);"
+    "CREATE TABLE audit_log ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  account_id TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+    "  actor_user_id TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  at BIGINT NOT NULL);"
+    "CREATE INDEX audit_log_account ON audit_log(account_id, id);"
+    "CREATE TABLE login_throttle ("
+    "  key TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  last_failure_at BIGINT NOT NULL);"
+    "CREATE TABLE mail_outbox ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  recipient TEXT NOT NULL,"
+    "  sealed BYTEA NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at BIGINT NOT NULL);"
+    "CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at, id);",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -83,6 +145,12 @@ run(struct pb_pg_conn *c, PGresult *res, const char *what, char why[PB_WHY_MAX])
 enum pb_err
 pb_pg_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
 {
+    return pb_pg_migrate_to(conn, LATEST, from, to, why);
+}
+
+enum pb_err
+pb_pg_migrate_to(struct pb_conn *conn, int target, int *from, int *to, char why[PB_WHY_MAX])
+{
     struct pb_pg_conn *c = pb_pg_conn(conn);
     enum pb_err err = PB_ERR_STORE_MIGRATION;
     int version = 0;
@@ -111,7 +179,9 @@ pb_pg_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
         err = PB_ERR_STORE_TOO_NEW;
         goto out;
     }
-    for (int v = version + 1; v <= LATEST; v++) {
+    if (target > LATEST)
+        target = LATEST;
+    for (int v = version + 1; v <= target; v++) {
         snprintf(what, sizeof(what), "migration %d", v);
         if (!run(c, PQexec(c->pg, migrations[v - 1]), what, why))
             goto out;
@@ -128,7 +198,7 @@ pb_pg_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
     }
     if (!run(c, PQexec(c->pg, "COMMIT"), "committing the migrations", why))
         goto out;
-    *to = LATEST;
+    *to = version > target ? version : target;
     err = PB_ERR_OK;
 out:
     if (err != PB_ERR_OK && PQstatus(c->pg) == CONNECTION_OK &&

@@ -22,6 +22,42 @@ enum pb_pg_stmt {
     PB_PG_REGION_LIST,
     PB_PG_PLACEMENT_SET,
     PB_PG_PLACEMENT_GET,
+    PB_PG_ACCOUNT_SET_REQUIRE_2FA,
+    PB_PG_ACCOUNT_SET_DATA_KEY,
+    PB_PG_USER_INSERT,
+    PB_PG_USER_GET,
+    PB_PG_USER_GET_BY_EMAIL,
+    PB_PG_USER_LIST,
+    PB_PG_USER_COUNT_ROLE,
+    PB_PG_USER_UPDATE,
+    PB_PG_USER_ADVANCE_TOTP_STEP,
+    PB_PG_USER_DELETE,
+    PB_PG_SESSION_INSERT,
+    PB_PG_SESSION_GET,
+    PB_PG_SESSION_TOUCH,
+    PB_PG_SESSION_DELETE,
+    PB_PG_SESSION_DELETE_FOR_USER,
+    PB_PG_RECOVERY_DELETE_ALL,
+    PB_PG_RECOVERY_INSERT,
+    PB_PG_RECOVERY_USE,
+    PB_PG_RECOVERY_REMAINING,
+    PB_PG_RESET_INSERT,
+    PB_PG_RESET_CONSUME,
+    PB_PG_API_KEY_INSERT,
+    PB_PG_API_KEY_GET_BY_HASH,
+    PB_PG_API_KEY_LIST,
+    PB_PG_API_KEY_DELETE,
+    PB_PG_API_KEY_TOUCH,
+    PB_PG_AUDIT_INSERT,
+    PB_PG_AUDIT_LIST,
+    PB_PG_THROTTLE_GET,
+    PB_PG_THROTTLE_FAIL,
+    PB_PG_THROTTLE_CLEAR,
+    PB_PG_OUTBOX_INSERT,
+    PB_PG_OUTBOX_DUE,
+    PB_PG_OUTBOX_LEASE,
+    PB_PG_OUTBOX_DELETE,
+    PB_PG_OUTBOX_RETRY,
     PB_PG_COUNT
 };
 
@@ -48,6 +84,11 @@ enum pb_qs
 pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql, int nparams,
            const char *const *params, PGresult **out);
 
+/* Runs a statement that returns no rows (as pb_pg_exec); PB_QS_NONE/ONE/N from the rows changed. */
+enum pb_qs
+pb_pg_exec_change(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql,
+                  int nparams, const char *const *params);
+
 /* Reconnects a lost connection (its statements are then prepared anew); false when it stays lost.
  */
 bool
@@ -69,9 +110,42 @@ pb_pg_text(const PGresult *res, int row, int col, char *dst, size_t size);
 int64_t
 pb_pg_int64(const PGresult *res, int row, int col);
 
+/* A boolean field ("t" or "f"). */
+bool
+pb_pg_bool(const PGresult *res, int row, int col);
+
+/* Room for the hex text of a token hash, and of a sealed value. */
+#define PB_PG_HASH_HEX   (2 * PB_HASH_BYTES + 1)
+#define PB_PG_SEALED_HEX (2 * PB_SEALED_MAX + 1)
+
+/*
+ * Bytes as hex text, for a `decode($n, 'hex')` parameter: `dst` (of
+ * `size` >= 2 * len + 1 bytes), or NULL (SQL NULL) when `len` is 0.
+ */
+const char *
+pb_pg_hex(const unsigned char *src, size_t len, char *dst, size_t size);
+
+/*
+ * Decodes a field selected as `encode(col, 'hex')` into `dst` (room for
+ * `cap` bytes), its length into `*len` (0 for NULL); false when it does not
+ * fit or is not hex.
+ */
+bool
+pb_pg_bytes(const PGresult *res, int row, int col, unsigned char *dst, size_t cap, size_t *len);
+
+/* NONE, ONE or N for a count of rows. */
+static inline enum pb_qs
+pb_pg_rows(int n)
+{
+    return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+}
+
 /* migrations.c */
 enum pb_err
 pb_pg_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX]);
+/* Like pb_pg_migrate, but stops at schema version `target` (for the tests of upgrades). */
+enum pb_err
+pb_pg_migrate_to(struct pb_conn *conn, int target, int *from, int *to, char why[PB_WHY_MAX]);
 enum pb_qs
 pb_pg_schema_version(struct pb_conn *conn, int *version);
 
@@ -83,6 +157,11 @@ pb_pg_account_get(struct pb_conn *conn, const char *id, struct pb_account *out);
 enum pb_qs
 pb_pg_account_list(struct pb_conn *conn, const char *after_id, int limit, pb_account_cb cb,
                    void *cls);
+enum pb_qs
+pb_pg_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on);
+enum pb_qs
+pb_pg_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
+                           size_t len);
 
 /* regions.c */
 enum pb_qs
@@ -98,5 +177,92 @@ pb_pg_placement_set(struct pb_conn *conn, const char *account_id, const char *re
 enum pb_qs
 pb_pg_placement_get(struct pb_conn *conn, const char *account_id,
                     char region[PB_REGION_NAME_MAX + 1]);
+
+/* users.c */
+enum pb_qs
+pb_pg_user_insert(struct pb_conn *conn, const struct pb_user *user);
+enum pb_qs
+pb_pg_user_get(struct pb_conn *conn, const char *id, struct pb_user *out);
+enum pb_qs
+pb_pg_user_get_by_email(struct pb_conn *conn, const char *email, struct pb_user *out);
+enum pb_qs
+pb_pg_user_list(struct pb_conn *conn, const char *account_id, const char *after_id, int limit,
+                pb_user_cb cb, void *cls);
+enum pb_qs
+pb_pg_user_count_role(struct pb_conn *conn, const char *account_id, const char *role, long *count);
+enum pb_qs
+pb_pg_user_update(struct pb_conn *conn, const struct pb_user *user);
+enum pb_qs
+pb_pg_user_advance_totp_step(struct pb_conn *conn, const char *user_id, int64_t step);
+enum pb_qs
+pb_pg_user_delete(struct pb_conn *conn, const char *id);
+
+/* sessions.c */
+enum pb_qs
+pb_pg_session_insert(struct pb_conn *conn, const struct pb_session *session);
+enum pb_qs
+pb_pg_session_get(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                  struct pb_session *out);
+enum pb_qs
+pb_pg_session_touch(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES], int64_t now);
+enum pb_qs
+pb_pg_session_delete(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES]);
+enum pb_qs
+pb_pg_session_delete_for_user(struct pb_conn *conn, const char *user_id);
+
+/* secrets.c */
+enum pb_qs
+pb_pg_recovery_codes_replace(struct pb_conn *conn, const char *user_id,
+                             const unsigned char (*hashes)[PB_HASH_BYTES], int n);
+enum pb_qs
+pb_pg_recovery_code_use(struct pb_conn *conn, const char *user_id,
+                        const unsigned char hash[PB_HASH_BYTES], int64_t now);
+enum pb_qs
+pb_pg_recovery_codes_remaining(struct pb_conn *conn, const char *user_id, long *count);
+enum pb_qs
+pb_pg_reset_insert(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                   const char *user_id, int64_t expires_at);
+enum pb_qs
+pb_pg_reset_consume(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES], int64_t now,
+                    char user_id[PB_ID_LEN + 1]);
+
+/* api_keys.c */
+enum pb_qs
+pb_pg_api_key_insert(struct pb_conn *conn, const struct pb_api_key *key);
+enum pb_qs
+pb_pg_api_key_get_by_hash(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                          struct pb_api_key *out);
+enum pb_qs
+pb_pg_api_key_list(struct pb_conn *conn, const char *user_id, pb_api_key_cb cb, void *cls);
+enum pb_qs
+pb_pg_api_key_delete(struct pb_conn *conn, const char *user_id, const char *id);
+enum pb_qs
+pb_pg_api_key_touch(struct pb_conn *conn, const char *id, int64_t now);
+
+/* audit.c */
+enum pb_qs
+pb_pg_audit_insert(struct pb_conn *conn, const struct pb_audit_entry *entry);
+enum pb_qs
+pb_pg_audit_list(struct pb_conn *conn, const char *account_id, const char *before_id, int limit,
+                 pb_audit_cb cb, void *cls);
+
+/* throttle.c */
+enum pb_qs
+pb_pg_throttle_get(struct pb_conn *conn, const char *key, struct pb_throttle *out);
+enum pb_qs
+pb_pg_throttle_fail(struct pb_conn *conn, const char *key, int64_t now);
+enum pb_qs
+pb_pg_throttle_clear(struct pb_conn *conn, const char *key);
+
+/* outbox.c */
+enum pb_qs
+pb_pg_outbox_insert(struct pb_conn *conn, const struct pb_outbox_mail *mail);
+enum pb_qs
+pb_pg_outbox_claim(struct pb_conn *conn, int64_t now, int64_t lease_until, int limit,
+                   pb_outbox_cb cb, void *cls);
+enum pb_qs
+pb_pg_outbox_delete(struct pb_conn *conn, const char *id);
+enum pb_qs
+pb_pg_outbox_retry(struct pb_conn *conn, const char *id, int attempts, int64_t next_attempt_at);
 
 #endif

@@ -1,4 +1,4 @@
-/* SQLite: the accounts of the control store. */
+/* SQLite: the accounts of the control store, with their settings and wrapped data keys. */
 #include "store/sqlite/sqlite_internal.h"
 
 #include "core/log.h"
@@ -8,20 +8,31 @@ pb_sqlite_account_insert(struct pb_conn *conn, const struct pb_account *account)
 {
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
-    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_INSERT,
-                                      "INSERT INTO accounts (id, name, plan, created_at)"
-                                      " VALUES (?1, ?2, ?3, ?4)",
-                                      &st);
+    if (account->data_key_len > sizeof(account->data_key)) {
+        pb_error("sqlite: an account's data key is longer than %zu bytes",
+                 sizeof(account->data_key));
+        return PB_QS_HARD_ERROR;
+    }
+    enum pb_qs qs =
+        pb_sqlite_prepare(c, PB_SQ_ACCOUNT_INSERT,
+                          "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, account->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, account->plan, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, account->created_at);
+    pb_sqlite_bind_blob(st, 5, account->data_key, account->data_key_len);
+    sqlite3_bind_int(st, 6, account->require_2fa ? 1 : 0);
     return pb_sqlite_step_change(c, st, "account insert");
 }
 
-/* Fills `out` from a row of (id, name, plan, created_at). */
+/* The columns read_account() expects, in its order. */
+#define ACCOUNT_COLUMNS "id, name, plan, created_at, data_key, require_2fa"
+
+/* Fills `out` from a row of ACCOUNT_COLUMNS. */
 static bool
 read_account(sqlite3_stmt *st, struct pb_account *out)
 {
@@ -29,6 +40,9 @@ read_account(sqlite3_stmt *st, struct pb_account *out)
     ok = pb_sqlite_column_text(st, 1, out->name, sizeof(out->name)) && ok;
     ok = pb_sqlite_column_text(st, 2, out->plan, sizeof(out->plan)) && ok;
     out->created_at = sqlite3_column_int64(st, 3);
+    ok = pb_sqlite_column_blob(st, 4, out->data_key, sizeof(out->data_key), &out->data_key_len) &&
+         ok;
+    out->require_2fa = sqlite3_column_int(st, 5) != 0;
     if (!ok)
         pb_error("sqlite: an accounts row does not fit its struct");
     return ok;
@@ -40,7 +54,7 @@ pb_sqlite_account_get(struct pb_conn *conn, const char *id, struct pb_account *o
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(
-        c, PB_SQ_ACCOUNT_GET, "SELECT id, name, plan, created_at FROM accounts WHERE id = ?1", &st);
+        c, PB_SQ_ACCOUNT_GET, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1", &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -62,7 +76,7 @@ pb_sqlite_account_list(struct pb_conn *conn, const char *after_id, int limit, pb
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_LIST,
-                                      "SELECT id, name, plan, created_at FROM accounts"
+                                      "SELECT " ACCOUNT_COLUMNS " FROM accounts"
                                       " WHERE id > ?1 ORDER BY id LIMIT ?2",
                                       &st);
     if (qs < 0)
@@ -79,10 +93,42 @@ pb_sqlite_account_list(struct pb_conn *conn, const char *after_id, int limit, pb
         cb(cls, &account);
         n++;
     }
-    qs = rc == SQLITE_DONE ? (n == 0   ? PB_QS_NONE
-                              : n == 1 ? PB_QS_ONE
-                                       : PB_QS_N)
-                           : pb_sqlite_fail(c, rc, "account list");
+    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "account list");
     pb_sqlite_done(st);
     return qs;
+}
+
+enum pb_qs
+pb_sqlite_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_SET_REQUIRE_2FA,
+                                      "UPDATE accounts SET require_2fa = ?2 WHERE id = ?1", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, on ? 1 : 0);
+    return pb_sqlite_step_change(c, st, "account set require_2fa");
+}
+
+enum pb_qs
+pb_sqlite_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
+                               size_t len)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    if (wrapped == NULL || len == 0 || len > PB_SEALED_MAX) {
+        pb_error("sqlite: an account's data key must be 1 to %d bytes, not %zu", PB_SEALED_MAX,
+                 len);
+        return PB_QS_HARD_ERROR;
+    }
+    enum pb_qs qs = pb_sqlite_prepare(
+        c, PB_SQ_ACCOUNT_SET_DATA_KEY,
+        "UPDATE accounts SET data_key = ?2 WHERE id = ?1 AND data_key IS NULL", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    pb_sqlite_bind_blob(st, 2, wrapped, len);
+    return pb_sqlite_step_change(c, st, "account set data key");
 }

@@ -73,6 +73,31 @@ pb_sqlite_column_text(sqlite3_stmt *st, int col, char *dst, size_t size)
     return pb_strlcpy(dst, s, size);
 }
 
+bool
+pb_sqlite_column_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return true;
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (n > cap)
+        return false;
+    if (n > 0)
+        memcpy(dst, p, n);
+    *len = n;
+    return true;
+}
+
+void
+pb_sqlite_bind_blob(sqlite3_stmt *st, int i, const unsigned char *src, size_t len)
+{
+    if (src == NULL || len == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_blob64(st, i, src, (sqlite3_uint64)len, SQLITE_STATIC);
+}
+
 /* The file named by "sqlite:PATH" (or "sqlite://PATH"); NULL when empty. */
 static const char *
 url_path(const char *url)
@@ -221,4 +246,38 @@ const struct pb_store_ops pb_store_sqlite = {
     .region_list = pb_sqlite_region_list,
     .placement_set = pb_sqlite_placement_set,
     .placement_get = pb_sqlite_placement_get,
+    .account_set_require_2fa = pb_sqlite_account_set_require_2fa,
+    .account_set_data_key = pb_sqlite_account_set_data_key,
+    .user_insert = pb_sqlite_user_insert,
+    .user_get = pb_sqlite_user_get,
+    .user_get_by_email = pb_sqlite_user_get_by_email,
+    .user_list = pb_sqlite_user_list,
+    .user_count_role = pb_sqlite_user_count_role,
+    .user_update = pb_sqlite_user_update,
+    .user_advance_totp_step = pb_sqlite_user_advance_totp_step,
+    .user_delete = pb_sqlite_user_delete,
+    .session_insert = pb_sqlite_session_insert,
+    .session_get = pb_sqlite_session_get,
+    .session_touch = pb_sqlite_session_touch,
+    .session_delete = pb_sqlite_session_delete,
+    .session_delete_for_user = pb_sqlite_session_delete_for_user,
+    .recovery_codes_replace = pb_sqlite_recovery_codes_replace,
+    .recovery_code_use = pb_sqlite_recovery_code_use,
+    .recovery_codes_remaining = pb_sqlite_recovery_codes_remaining,
+    .reset_insert = pb_sqlite_reset_insert,
+    .reset_consume = pb_sqlite_reset_consume,
+    .api_key_insert = pb_sqlite_api_key_insert,
+    .api_key_get_by_hash = pb_sqlite_api_key_get_by_hash,
+    .api_key_list = pb_sqlite_api_key_list,
+    .api_key_delete = pb_sqlite_api_key_delete,
+    .api_key_touch = pb_sqlite_api_key_touch,
+    .audit_insert = pb_sqlite_audit_insert,
+    .audit_list = pb_sqlite_audit_list,
+    .throttle_get = pb_sqlite_throttle_get,
+    .throttle_fail = pb_sqlite_throttle_fail,
+    .throttle_clear = pb_sqlite_throttle_clear,
+    .outbox_insert = pb_sqlite_outbox_insert,
+    .outbox_claim = pb_sqlite_outbox_claim,
+    .outbox_delete = pb_sqlite_outbox_delete,
+    .outbox_retry = pb_sqlite_outbox_retry,
 };

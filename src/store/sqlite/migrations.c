@@ -28,6 +28,68 @@ static const char *const migrations[] = {
     "  region TEXT NOT NULL REFERENCES regions(name),"
     "  updated_at BIGINT NOT NULL);"
     "CREATE INDEX placements_region ON placements(region);",
+
+    /* 2: users and what authenticates them, the audit log, throttling, the outbox */
+    "ALTER TABLE accounts ADD COLUMN data_key BLOB;"
+    "ALTER TABLE accounts ADD COLUMN require_2fa INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'author')),"
+    "  password_hash TEXT NOT NULL DEFAULT '',"
+    "  totp_secret BLOB,"
+    "  totp_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  totp_last_step BIGINT NOT NULL DEFAULT -1,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX users_account ON users(account_id, id);"
+    "CREATE TABLE sessions ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  mfa_pending INTEGER NOT NULL DEFAULT 0,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_seen_at BIGINT NOT NULL);"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE recovery_codes ("
+    "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  code_hash BLOB NOT NULL,"
+    "  used_at BIGINT,"
+    "  PRIMARY KEY (user_id, code_hash));"
+    "CREATE TABLE password_resets ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT);"
+    "CREATE INDEX password_resets_user ON password_resets(user_id);"
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_used_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_user ON api_keys(user_id, id);"
+    "CREATE TABLE audit_log ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL DEFAULT '',"
+    "  actor_user_id TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  at BIGINT NOT NULL);"
+    "CREATE INDEX audit_log_account ON audit_log(account_id, id);"
+    "CREATE TABLE login_throttle ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  last_failure_at BIGINT NOT NULL);"
+    "CREATE TABLE mail_outbox ("
+    "  id TEXT PRIMARY KEY,"
+    "  recipient TEXT NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at BIGINT NOT NULL);"
+    "CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at, id);",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -89,6 +151,12 @@ record_version(struct pb_sqlite_conn *c, int version)
 enum pb_err
 pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX])
 {
+    return pb_sqlite_migrate_to(conn, LATEST, from, to, why);
+}
+
+enum pb_err
+pb_sqlite_migrate_to(struct pb_conn *conn, int target, int *from, int *to, char why[PB_WHY_MAX])
+{
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     enum pb_err err = PB_ERR_OK;
     int version = 0;
@@ -115,7 +183,9 @@ pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX]
         err = PB_ERR_STORE_TOO_NEW;
         goto out;
     }
-    for (int v = version + 1; v <= LATEST; v++) {
+    if (target > LATEST)
+        target = LATEST;
+    for (int v = version + 1; v <= target; v++) {
         rc = sqlite3_exec(c->db, migrations[v - 1], NULL, NULL, &msg);
         if (rc != SQLITE_OK || record_version(c, v) < 0) {
             snprintf(why, PB_WHY_MAX, "migration %d of %s failed: %s", v, c->path,
@@ -131,7 +201,7 @@ pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX]
         err = PB_ERR_STORE_MIGRATION;
         goto out;
     }
-    *to = LATEST;
+    *to = version > target ? version : target;
 out:
     sqlite3_free(msg);
     if (err != PB_ERR_OK && !sqlite3_get_autocommit(c->db))

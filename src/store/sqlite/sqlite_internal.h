@@ -23,6 +23,42 @@ enum pb_sq_stmt {
     PB_SQ_REGION_LIST,
     PB_SQ_PLACEMENT_SET,
     PB_SQ_PLACEMENT_GET,
+    PB_SQ_ACCOUNT_SET_REQUIRE_2FA,
+    PB_SQ_ACCOUNT_SET_DATA_KEY,
+    PB_SQ_USER_INSERT,
+    PB_SQ_USER_GET,
+    PB_SQ_USER_GET_BY_EMAIL,
+    PB_SQ_USER_LIST,
+    PB_SQ_USER_COUNT_ROLE,
+    PB_SQ_USER_UPDATE,
+    PB_SQ_USER_ADVANCE_TOTP_STEP,
+    PB_SQ_USER_DELETE,
+    PB_SQ_SESSION_INSERT,
+    PB_SQ_SESSION_GET,
+    PB_SQ_SESSION_TOUCH,
+    PB_SQ_SESSION_DELETE,
+    PB_SQ_SESSION_DELETE_FOR_USER,
+    PB_SQ_RECOVERY_DELETE_ALL,
+    PB_SQ_RECOVERY_INSERT,
+    PB_SQ_RECOVERY_USE,
+    PB_SQ_RECOVERY_REMAINING,
+    PB_SQ_RESET_INSERT,
+    PB_SQ_RESET_CONSUME,
+    PB_SQ_API_KEY_INSERT,
+    PB_SQ_API_KEY_GET_BY_HASH,
+    PB_SQ_API_KEY_LIST,
+    PB_SQ_API_KEY_DELETE,
+    PB_SQ_API_KEY_TOUCH,
+    PB_SQ_AUDIT_INSERT,
+    PB_SQ_AUDIT_LIST,
+    PB_SQ_THROTTLE_GET,
+    PB_SQ_THROTTLE_FAIL,
+    PB_SQ_THROTTLE_CLEAR,
+    PB_SQ_OUTBOX_INSERT,
+    PB_SQ_OUTBOX_DUE,
+    PB_SQ_OUTBOX_LEASE,
+    PB_SQ_OUTBOX_DELETE,
+    PB_SQ_OUTBOX_RETRY,
     PB_SQ_COUNT
 };
 
@@ -60,9 +96,30 @@ pb_sqlite_step_change(struct pb_sqlite_conn *c, sqlite3_stmt *st, const char *wh
 bool
 pb_sqlite_column_text(sqlite3_stmt *st, int col, char *dst, size_t size);
 
+/*
+ * Copies blob column `col` into `dst` (room for `cap` bytes) and its length
+ * into `*len` (0 for NULL); false when it does not fit.
+ */
+bool
+pb_sqlite_column_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t cap, size_t *len);
+
+/* Binds `len` bytes at `src` as a blob, or NULL when `len` is 0. */
+void
+pb_sqlite_bind_blob(sqlite3_stmt *st, int i, const unsigned char *src, size_t len);
+
+/* NONE, ONE or N for a count of rows. */
+static inline enum pb_qs
+pb_sqlite_rows(int n)
+{
+    return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+}
+
 /* migrations.c */
 enum pb_err
 pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX]);
+/* Like pb_sqlite_migrate, but stops at schema version `target` (for the tests of upgrades). */
+enum pb_err
+pb_sqlite_migrate_to(struct pb_conn *conn, int target, int *from, int *to, char why[PB_WHY_MAX]);
 enum pb_qs
 pb_sqlite_schema_version(struct pb_conn *conn, int *version);
 
@@ -74,6 +131,11 @@ pb_sqlite_account_get(struct pb_conn *conn, const char *id, struct pb_account *o
 enum pb_qs
 pb_sqlite_account_list(struct pb_conn *conn, const char *after_id, int limit, pb_account_cb cb,
                        void *cls);
+enum pb_qs
+pb_sqlite_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on);
+enum pb_qs
+pb_sqlite_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
+                               size_t len);
 
 /* regions.c */
 enum pb_qs
@@ -89,5 +151,93 @@ pb_sqlite_placement_set(struct pb_conn *conn, const char *account_id, const char
 enum pb_qs
 pb_sqlite_placement_get(struct pb_conn *conn, const char *account_id,
                         char region[PB_REGION_NAME_MAX + 1]);
+
+/* users.c */
+enum pb_qs
+pb_sqlite_user_insert(struct pb_conn *conn, const struct pb_user *user);
+enum pb_qs
+pb_sqlite_user_get(struct pb_conn *conn, const char *id, struct pb_user *out);
+enum pb_qs
+pb_sqlite_user_get_by_email(struct pb_conn *conn, const char *email, struct pb_user *out);
+enum pb_qs
+pb_sqlite_user_list(struct pb_conn *conn, const char *account_id, const char *after_id, int limit,
+                    pb_user_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_user_count_role(struct pb_conn *conn, const char *account_id, const char *role,
+                          long *count);
+enum pb_qs
+pb_sqlite_user_update(struct pb_conn *conn, const struct pb_user *user);
+enum pb_qs
+pb_sqlite_user_advance_totp_step(struct pb_conn *conn, const char *user_id, int64_t step);
+enum pb_qs
+pb_sqlite_user_delete(struct pb_conn *conn, const char *id);
+
+/* sessions.c */
+enum pb_qs
+pb_sqlite_session_insert(struct pb_conn *conn, const struct pb_session *session);
+enum pb_qs
+pb_sqlite_session_get(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                      struct pb_session *out);
+enum pb_qs
+pb_sqlite_session_touch(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES], int64_t now);
+enum pb_qs
+pb_sqlite_session_delete(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES]);
+enum pb_qs
+pb_sqlite_session_delete_for_user(struct pb_conn *conn, const char *user_id);
+
+/* secrets.c */
+enum pb_qs
+pb_sqlite_recovery_codes_replace(struct pb_conn *conn, const char *user_id,
+                                 const unsigned char (*hashes)[PB_HASH_BYTES], int n);
+enum pb_qs
+pb_sqlite_recovery_code_use(struct pb_conn *conn, const char *user_id,
+                            const unsigned char hash[PB_HASH_BYTES], int64_t now);
+enum pb_qs
+pb_sqlite_recovery_codes_remaining(struct pb_conn *conn, const char *user_id, long *count);
+enum pb_qs
+pb_sqlite_reset_insert(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                       const char *user_id, int64_t expires_at);
+enum pb_qs
+pb_sqlite_reset_consume(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES], int64_t now,
+                        char user_id[PB_ID_LEN + 1]);
+
+/* api_keys.c */
+enum pb_qs
+pb_sqlite_api_key_insert(struct pb_conn *conn, const struct pb_api_key *key);
+enum pb_qs
+pb_sqlite_api_key_get_by_hash(struct pb_conn *conn, const unsigned char hash[PB_HASH_BYTES],
+                              struct pb_api_key *out);
+enum pb_qs
+pb_sqlite_api_key_list(struct pb_conn *conn, const char *user_id, pb_api_key_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_api_key_delete(struct pb_conn *conn, const char *user_id, const char *id);
+enum pb_qs
+pb_sqlite_api_key_touch(struct pb_conn *conn, const char *id, int64_t now);
+
+/* audit.c */
+enum pb_qs
+pb_sqlite_audit_insert(struct pb_conn *conn, const struct pb_audit_entry *entry);
+enum pb_qs
+pb_sqlite_audit_list(struct pb_conn *conn, const char *account_id, const char *before_id, int limit,
+                     pb_audit_cb cb, void *cls);
+
+/* throttle.c */
+enum pb_qs
+pb_sqlite_throttle_get(struct pb_conn *conn, const char *key, struct pb_throttle *out);
+enum pb_qs
+pb_sqlite_throttle_fail(struct pb_conn *conn, const char *key, int64_t now);
+enum pb_qs
+pb_sqlite_throttle_clear(struct pb_conn *conn, const char *key);
+
+/* outbox.c */
+enum pb_qs
+pb_sqlite_outbox_insert(struct pb_conn *conn, const struct pb_outbox_mail *mail);
+enum pb_qs
+pb_sqlite_outbox_claim(struct pb_conn *conn, int64_t now, int64_t lease_until, int limit,
+                       pb_outbox_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_outbox_delete(struct pb_conn *conn, const char *id);
+enum pb_qs
+pb_sqlite_outbox_retry(struct pb_conn *conn, const char *id, int attempts, int64_t next_attempt_at);
 
 #endif
