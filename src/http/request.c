@@ -69,6 +69,8 @@ pb_request_free(struct pb_request *req)
         return;
     sodium_memzero(req->session_token, sizeof(req->session_token));
     sodium_memzero(&req->principal, sizeof(req->principal));
+    if (req->deferred != NULL)
+        MHD_destroy_response(req->deferred);
     json_decref(req->json);
     pb_buf_release(&req->body, 0);
     pb_arena_free(req->arena);
@@ -142,11 +144,30 @@ pb_reply_response(struct pb_request *req, int status, struct MHD_Response *resp)
         req->status = status;
         return;
     }
+    req->status = status;
+    if (req->body_pending) {
+        req->deferred = resp; /* queued by pb_reply_flush_deferred once the body is read */
+        return;
+    }
     if (MHD_queue_response(req->conn, (unsigned int)status, resp) != MHD_YES)
         pb_warn("cannot queue the %d response", status);
     else
         req->replied = true;
-    req->status = status;
+    MHD_destroy_response(resp);
+}
+
+void
+pb_reply_flush_deferred(struct pb_request *req)
+{
+    struct MHD_Response *resp = req->deferred;
+    req->body_pending = false;
+    if (resp == NULL)
+        return;
+    req->deferred = NULL;
+    if (MHD_queue_response(req->conn, (unsigned int)req->status, resp) != MHD_YES)
+        pb_warn("cannot queue the %d response", req->status);
+    else
+        req->replied = true;
     MHD_destroy_response(resp);
 }
 

@@ -64,6 +64,15 @@ struct pb_request {
     int64_t started_us;
     int status; /* of the reply, 0 before */
     bool replied;
+    /*
+     * Set while a body of moderate size is still to come: a reply made then
+     * (a refusal before the body was read) waits in `deferred` until the body
+     * has been read and dropped. Closing with unread data would make the
+     * kernel reset the connection, and the client could lose the answer.
+     */
+    bool body_pending;
+    struct MHD_Response *deferred;
+    size_t drained; /* body bytes read and dropped after a refusal */
     struct pb_request_pair reply_headers[PB_REQUEST_MAX_HEADERS];
     size_t nreply_headers;
 };
@@ -120,5 +129,9 @@ pb_reply_bytes(struct pb_request *req, int status, const char *content_type, con
  */
 void
 pb_reply_response(struct pb_request *req, int status, struct MHD_Response *resp);
+
+/* Queues a reply deferred while the body was pending (the body is now read). */
+void
+pb_reply_flush_deferred(struct pb_request *req);
 
 #endif

@@ -193,6 +193,29 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     pb_vlog(PB_LOG_DEBUG, fmt, ap);
 }
 
+/*
+ * Whether the request announces a body that is cheaper to read and drop
+ * than to cut off: a refusal made before the body is read then waits for
+ * it (see pb_request.body_pending). Larger bodies are cut off at once.
+ */
+enum { DRAIN_MAX = 1024 * 1024 };
+
+static bool
+body_worth_draining(struct MHD_Connection *conn)
+{
+    const char *length =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *encoding =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (length != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(length, &end, 10);
+        return errno == 0 && end != length && *end == '\0' && n > 0 && n <= DRAIN_MAX;
+    }
+    return encoding != NULL; /* chunked: the router's body limit still bounds what is kept */
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -210,19 +233,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *con_cls = req;
         atomic_fetch_add(&server->in_flight, 1);
         pb_log_set_request_id(req->id);
+        req->body_pending = body_worth_draining(conn);
         pb_router_begin(req);
     } else {
         pb_log_set_request_id(req->id);
         if (*upload_data_size > 0) {
+            /* A refused request's body is dropped, up to a bound; past it, close. */
+            if (req->status != 0 && (req->drained += *upload_data_size) > DRAIN_MAX) {
+                pb_log_set_request_id(NULL);
+                return MHD_NO;
+            }
             pb_router_body(req, upload_data, *upload_data_size);
             *upload_data_size = 0;
         } else {
+            pb_reply_flush_deferred(req);
             pb_router_dispatch(req);
         }
     }
     pb_log_set_request_id(NULL);
-    /* A reply that could not be queued leaves no way to answer: close. */
-    return req->status != 0 && !req->replied ? MHD_NO : MHD_YES;
+    /* A reply that could not be queued (nor waits for the body) leaves no way to answer: close. */
+    bool stuck = req->status != 0 && !req->replied && req->deferred == NULL && !req->body_pending;
+    return stuck ? MHD_NO : MHD_YES;
 }
 
 /* The end of a request, answered or not: the access-log line, then the context goes. */
