@@ -44,7 +44,11 @@ TEST_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SUPPORT_OBJ := $(patsubst %.c,build/asan/obj/%.o,$(filter-out tests/support/freeport.c,$(SUPPORT_SRC)))
 
-.PHONY: all release asan tests check format format-check clean
+# Benchmarks written in C: every bench/*.c is one program, linked with the release objects.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,build/release/bench/%,$(BENCH_SRC))
+
+.PHONY: all release asan tests bench check format format-check clean
 all: release
 release: build/release/postbode
 asan: build/asan/postbode tests
@@ -67,6 +71,12 @@ build/asan/obj/%.o: %.c
 build/asan/tests/%: tests/%.c $(ASAN_OBJ) $(SUPPORT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) -Itests -o $@ $< $(ASAN_OBJ) $(SUPPORT_OBJ) $(ASAN_LDFLAGS) $(PKG_LIBS) $(TPKG_LIBS)
+
+bench: $(BENCH_BIN)
+
+build/release/bench/%: bench/%.c $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(REL_LDFLAGS) $(PKG_LIBS)
 
 build/asan/tests/freeport: tests/support/freeport.c
 	@mkdir -p $(@D)

@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"account", pb_cmd_account, "account create NAME [--plan P] [--region R]"},
     {"region", pb_cmd_region, "region list | add NAME URL"},
     {"user", pb_cmd_user, "user create --account ID --role ROLE EMAIL [--password-stdin]"},
+    {"consent", pb_cmd_consent, "consent search --account ID EMAIL: one person's history"},
+    {"verify-log", pb_cmd_verify_log, "verify-log --account ID: check the consent log's chain"},
 };
 
 static void

@@ -63,4 +63,58 @@ pb_api_account_update(struct pb_request *req);
 void
 pb_api_audit_list(struct pb_request *req);
 
+/* fields.c: custom contact fields. */
+void
+pb_api_fields_list(struct pb_request *req);
+void
+pb_api_fields_create(struct pb_request *req);
+void
+pb_api_fields_update(struct pb_request *req);
+void
+pb_api_fields_delete(struct pb_request *req);
+
+/* lists.c: contact lists and their members. */
+void
+pb_api_lists_list(struct pb_request *req);
+void
+pb_api_lists_create(struct pb_request *req);
+void
+pb_api_lists_get(struct pb_request *req);
+void
+pb_api_lists_update(struct pb_request *req);
+void
+pb_api_lists_delete(struct pb_request *req);
+void
+pb_api_members_add(struct pb_request *req);
+void
+pb_api_members_remove(struct pb_request *req);
+
+/* contacts.c: contacts, exact search. */
+void
+pb_api_contacts_list(struct pb_request *req);
+void
+pb_api_contacts_create(struct pb_request *req);
+void
+pb_api_contacts_search(struct pb_request *req);
+void
+pb_api_contacts_get(struct pb_request *req);
+void
+pb_api_contacts_update(struct pb_request *req);
+
+/* evidence.c: evidence images. */
+void
+pb_api_evidence_create(struct pb_request *req);
+void
+pb_api_evidence_get(struct pb_request *req);
+
+/* consent.c: statements, a person's history, subject access, chain verification. */
+void
+pb_api_statements_create(struct pb_request *req);
+void
+pb_api_consent_history(struct pb_request *req);
+void
+pb_api_subject_access(struct pb_request *req);
+void
+pb_api_consent_verify(struct pb_request *req);
+
 #endif

@@ -96,5 +96,9 @@ int
 pb_cmd_region(int argc, char **argv);
 int
 pb_cmd_user(int argc, char **argv);
+int
+pb_cmd_consent(int argc, char **argv);
+int
+pb_cmd_verify_log(int argc, char **argv);
 
 #endif

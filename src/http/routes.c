@@ -9,6 +9,8 @@
 #define JSON  PB_JSON_BODY_LIMIT
 #define STEP  PB_ROUTE_MFA_STEP
 #define ENROL PB_ROUTE_ENROLMENT
+/* Evidence images: up to 10 MiB, 413 beyond (model/evidence_check.h). */
+#define EVIDENCE (10 * 1024 * 1024)
 
 const struct pb_route pb_routes[] = {
     /* method, pattern, handler, permission, body limit, csrf, raw body, flags */
@@ -48,6 +50,45 @@ const struct pb_route pb_routes[] = {
     {"PATCH", "/api/v1/account", pb_api_account_update, PB_PERM_SETTINGS_MANAGE, JSON, true, false,
      0},
     {"GET", "/api/v1/audit", pb_api_audit_list, PB_PERM_AUDIT_READ, 0, false, false, 0},
+
+    /* Issue 4: fields, lists, contacts, evidence, consent. */
+    {"GET", "/api/v1/fields", pb_api_fields_list, PB_PERM_AUTHENTICATED, 0, false, false, 0},
+    {"POST", "/api/v1/fields", pb_api_fields_create, PB_PERM_SETTINGS_MANAGE, JSON, true, false, 0},
+    {"PATCH", "/api/v1/fields/{key}", pb_api_fields_update, PB_PERM_SETTINGS_MANAGE, JSON, true,
+     false, 0},
+    {"DELETE", "/api/v1/fields/{key}", pb_api_fields_delete, PB_PERM_SETTINGS_MANAGE, 0, true,
+     false, 0},
+    {"GET", "/api/v1/lists", pb_api_lists_list, PB_PERM_AUTHENTICATED, 0, false, false, 0},
+    {"POST", "/api/v1/lists", pb_api_lists_create, PB_PERM_SETTINGS_MANAGE, JSON, true, false, 0},
+    {"GET", "/api/v1/lists/{id}", pb_api_lists_get, PB_PERM_AUTHENTICATED, 0, false, false, 0},
+    {"PATCH", "/api/v1/lists/{id}", pb_api_lists_update, PB_PERM_SETTINGS_MANAGE, JSON, true, false,
+     0},
+    {"DELETE", "/api/v1/lists/{id}", pb_api_lists_delete, PB_PERM_SETTINGS_MANAGE, 0, true, false,
+     0},
+    {"POST", "/api/v1/lists/{id}/members", pb_api_members_add, PB_PERM_CONTACTS_VIEW_ADDRESSES,
+     JSON, true, false, 0},
+    {"DELETE", "/api/v1/lists/{id}/members/{contact_id}", pb_api_members_remove,
+     PB_PERM_CONTACTS_VIEW_ADDRESSES, 0, true, false, 0},
+    {"GET", "/api/v1/contacts", pb_api_contacts_list, PB_PERM_CONTACTS_SEARCH, 0, false, false, 0},
+    {"POST", "/api/v1/contacts", pb_api_contacts_create, PB_PERM_CONTACTS_VIEW_ADDRESSES, JSON,
+     true, false, 0},
+    {"GET", "/api/v1/contacts/search", pb_api_contacts_search, PB_PERM_CONTACTS_SEARCH, 0, false,
+     false, 0},
+    {"GET", "/api/v1/contacts/{id}", pb_api_contacts_get, PB_PERM_CONTACTS_SEARCH, 0, false, false,
+     0},
+    {"PATCH", "/api/v1/contacts/{id}", pb_api_contacts_update, PB_PERM_CONTACTS_VIEW_ADDRESSES,
+     JSON, true, false, 0},
+    {"POST", "/api/v1/evidence", pb_api_evidence_create, PB_PERM_CONTACTS_VIEW_ADDRESSES, EVIDENCE,
+     true, true, 0},
+    {"GET", "/api/v1/evidence/{id}", pb_api_evidence_get, PB_PERM_CONSENT_HISTORY, 0, false, false,
+     0},
+    {"POST", "/api/v1/consent-statements", pb_api_statements_create,
+     PB_PERM_CONTACTS_VIEW_ADDRESSES, JSON, true, false, 0},
+    {"GET", "/api/v1/consent", pb_api_consent_history, PB_PERM_CONSENT_HISTORY, 0, false, false, 0},
+    {"GET", "/api/v1/consent/verify", pb_api_consent_verify, PB_PERM_CONSENT_HISTORY, 0, false,
+     false, 0},
+    {"GET", "/api/v1/subject-access", pb_api_subject_access, PB_PERM_CONSENT_HISTORY, 0, false,
+     false, 0},
 
     {"GET", "/", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0},
     {"GET", "/{file}", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0},

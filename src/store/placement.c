@@ -22,14 +22,61 @@ struct open_store {
     struct pb_store *store;
 };
 
+/*
+ * Recent answers, so that a request does not pay a control-store transaction
+ * to find its account's store. An entry lives CACHE_TTL_US: an account move
+ * must keep writing to both sides at least that long before the switch.
+ */
+enum { CACHE_SLOTS = 1024, CACHE_TTL_US = 10 * 1000 * 1000 };
+
+struct cached {
+    char account_id[PB_ID_LEN + 1];
+    struct pb_store *store;
+    int64_t until_us;
+};
+
 struct pb_placement {
     struct pb_store *control;
     int pool_size;
-    pthread_mutex_t lock; /* guards `stores` */
+    pthread_mutex_t lock; /* guards `stores` and `cache` */
     struct open_store *stores;
     size_t count;
     size_t cap;
+    struct cached cache[CACHE_SLOTS]; /* direct-mapped by a hash of the account id */
 };
+
+static size_t
+cache_slot(const char *account_id)
+{
+    size_t h = 5381;
+    for (const char *p = account_id; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    return h % CACHE_SLOTS;
+}
+
+static struct pb_store *
+cache_get(struct pb_placement *p, const char *account_id)
+{
+    struct pb_store *store = NULL;
+    struct cached *c = &p->cache[cache_slot(account_id)];
+    pthread_mutex_lock(&p->lock);
+    if (c->store != NULL && strcmp(c->account_id, account_id) == 0 &&
+        pb_clock_mono_us() < c->until_us)
+        store = c->store;
+    pthread_mutex_unlock(&p->lock);
+    return store;
+}
+
+static void
+cache_put(struct pb_placement *p, const char *account_id, struct pb_store *store)
+{
+    struct cached *c = &p->cache[cache_slot(account_id)];
+    pthread_mutex_lock(&p->lock);
+    pb_strlcpy(c->account_id, account_id, sizeof(c->account_id));
+    c->store = store;
+    c->until_us = pb_clock_mono_us() + CACHE_TTL_US;
+    pthread_mutex_unlock(&p->lock);
+}
 
 enum pb_err
 pb_placement_new(struct pb_store *control, int pool_size, struct pb_placement **out)
@@ -139,7 +186,8 @@ pb_placement_store_for(struct pb_placement *placement, const char *account_id,
                        struct pb_store **out, char why[PB_WHY_MAX])
 {
     struct lookup l = {.account_id = account_id};
-    *out = NULL;
+    if ((*out = cache_get(placement, account_id)) != NULL)
+        return PB_ERR_OK;
     enum pb_err err = pb_store_tx(placement->control, PB_TX_READ, lookup_tx, &l);
     if (err == PB_ERR_NOT_FOUND) {
         snprintf(why, PB_WHY_MAX, "account %.40s has no placement", account_id);
@@ -152,10 +200,13 @@ pb_placement_store_for(struct pb_placement *placement, const char *account_id,
     }
     if (strcmp(l.region.url, CONTROL_URL) == 0) {
         *out = placement->control;
+        cache_put(placement, account_id, *out);
         return PB_ERR_OK;
     }
     err = store_for_url(placement, l.region.url, out, why);
     if (err != PB_ERR_OK)
         pb_error("placement: region %s of account %.40s: %s", l.region.name, account_id, why);
+    else
+        cache_put(placement, account_id, *out);
     return err;
 }

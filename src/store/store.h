@@ -113,6 +113,125 @@ struct pb_region {
     int64_t created_at;
 };
 
+/* ---- Tenant data (issue 4): fields, lists, contacts, consent ---- */
+
+#define PB_FIELD_KEY_MAX      64   /* bytes of a field key */
+#define PB_LABEL_MAX          400  /* a field label, a list name: 100 characters */
+#define PB_DESCRIPTION_MAX    4000 /* a list or statement description: 1000 characters */
+#define PB_VALUE_MAX          4000 /* a field value as text */
+#define PB_VALUE_SEALED_MAX   4160 /* a sealed field value (PB_VALUE_MAX and the seal) */
+#define PB_EMAIL_SEALED_MAX   512  /* a sealed email address */
+#define PB_BIDX_MAX           32   /* a blind index (keyed BLAKE2b) */
+#define PB_SHA256_BYTES       32
+#define PB_EVENT_HASH_BYTES   32
+#define PB_ACTOR_MAX          64 /* "user:ID", "api_key:ID", "cli", "form" ... */
+#define PB_STATEMENT_EVIDENCE 16 /* evidence ids per consent statement, at most */
+
+struct pb_field {
+    char account_id[PB_ID_LEN + 1];
+    char key[PB_FIELD_KEY_MAX + 1];
+    char label[PB_LABEL_MAX + 1];
+    char type[8]; /* "text", "number", "date" or "bool" */
+    bool sensitive;
+    int64_t created_at;
+};
+
+struct pb_list {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char name[PB_LABEL_MAX + 1];
+    char description[PB_DESCRIPTION_MAX + 1];
+    bool is_public;
+    int64_t member_count; /* subscribed members, kept by membership_put */
+    int64_t created_at;
+};
+
+struct pb_contact {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    unsigned char email_sealed[PB_EMAIL_SEALED_MAX]; /* sealed under the account's data key */
+    size_t email_sealed_len;                         /* 0: none (NULL, after erasure) */
+    unsigned char email_bidx[PB_BIDX_MAX];           /* blind index of the normalised address */
+    size_t email_bidx_len;                           /* 0: none (NULL) */
+    char status[8];                                  /* "active" or "erased" */
+    char pseudonym[64];                              /* "" (NULL) until erased */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* A contact's value of a field: value_sealed when value_sealed_len > 0, else value_text. */
+struct pb_contact_value {
+    char account_id[PB_ID_LEN + 1];
+    char contact_id[PB_ID_LEN + 1];
+    char field_key[PB_FIELD_KEY_MAX + 1];
+    char value_text[PB_VALUE_MAX + 1]; /* stored NULL when the value is sealed */
+    unsigned char value_sealed[PB_VALUE_SEALED_MAX];
+    size_t value_sealed_len;
+};
+
+struct pb_membership {
+    char account_id[PB_ID_LEN + 1];
+    char list_id[PB_ID_LEN + 1];
+    char contact_id[PB_ID_LEN + 1];
+    char status[16];                  /* "subscribed" or "unsubscribed" */
+    char statement_id[PB_ID_LEN + 1]; /* "" (NULL): none */
+    int64_t since;
+};
+
+struct pb_consent_statement {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char basis[24]; /* "consent", "contract", "legal_obligation", "vital_interests",
+                       "public_task" or "legitimate_interests" */
+    char description[PB_DESCRIPTION_MAX + 1];
+    char created_by[PB_ACTOR_MAX + 1];
+    int64_t created_at;
+    char evidence_ids[PB_STATEMENT_EVIDENCE][PB_ID_LEN + 1];
+    int evidence_count;
+};
+
+/* Evidence metadata; the sealed file travels beside it (it may be megabytes). */
+struct pb_evidence {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    unsigned char sha256[PB_SHA256_BYTES]; /* of the plain file, for deduplication */
+    char type[32];                         /* "image/png", "image/jpeg" or "image/webp" */
+    int64_t size;                          /* of the plain file */
+    int64_t created_at;
+};
+
+/* The hashed part of a consent event. */
+struct pb_consent_event {
+    char account_id[PB_ID_LEN + 1];
+    int64_t seq; /* 1, 2, ... per account */
+    char id[PB_ID_LEN + 1];
+    char type[32]; /* "added", "subscribed", "unsubscribed", ... */
+    char contact_id[PB_ID_LEN + 1];
+    char list_id[PB_ID_LEN + 1];      /* "" (NULL): none */
+    char statement_id[PB_ID_LEN + 1]; /* "" (NULL): none */
+    char channel[16];                 /* "ui", "api", "cli", "import", "form" */
+    char actor[PB_ACTOR_MAX + 1];
+    int64_t at;
+    unsigned char prev_hash[PB_EVENT_HASH_BYTES];
+    unsigned char hash[PB_EVENT_HASH_BYTES];
+};
+
+/* The personal part of a consent event, kept beside it so that erasure can wipe it. */
+struct pb_consent_personal {
+    char client_ip[64];   /* "" (NULL): none */
+    char user_agent[512]; /* "" (NULL): none */
+    char note[1024];      /* "" (NULL): none */
+};
+
+typedef void (*pb_field_cb)(void *cls, const struct pb_field *field);
+typedef void (*pb_list_cb)(void *cls, const struct pb_list *list);
+typedef void (*pb_contact_cb)(void *cls, const struct pb_contact *contact);
+typedef void (*pb_contact_value_cb)(void *cls, const struct pb_contact_value *value);
+typedef void (*pb_membership_cb)(void *cls, const struct pb_membership *membership);
+/* `personal` is NULL where the operation does not read it (event_scan). */
+typedef void (*pb_consent_event_cb)(void *cls, const struct pb_consent_event *event,
+                                    const struct pb_consent_personal *personal);
+
 /*
  * One connection of a backend; opaque to everyone but that backend, which
  * casts it to its own struct (pb_sqlite_conn, pb_pg_conn).
@@ -245,6 +364,128 @@ struct pb_store_ops {
     enum pb_qs (*outbox_delete)(struct pb_conn *conn, const char *id);
     enum pb_qs (*outbox_retry)(struct pb_conn *conn, const char *id, int attempts,
                                int64_t next_attempt_at);
+    /* ---- Tenant data (issue 4): fields, lists, contacts, consent ---- */
+    /*
+     * Every operation filters on `account_id` (in the struct for inserts and
+     * updates): an id of another account answers PB_QS_NONE, never a row.
+     */
+
+    /* Fields. Inserting an existing key answers PB_QS_NONE. */
+    enum pb_qs (*field_insert)(struct pb_conn *conn, const struct pb_field *field);
+    enum pb_qs (*field_get)(struct pb_conn *conn, const char *account_id, const char *key,
+                            struct pb_field *out);
+    /* All fields of the account in key order. */
+    enum pb_qs (*field_list)(struct pb_conn *conn, const char *account_id, pb_field_cb cb,
+                             void *cls);
+    /* Writes label and sensitive. */
+    enum pb_qs (*field_update)(struct pb_conn *conn, const struct pb_field *field);
+    /* Deletes the field with every contact's value of it. */
+    enum pb_qs (*field_delete)(struct pb_conn *conn, const char *account_id, const char *key);
+
+    /* Lists. */
+    enum pb_qs (*list_insert)(struct pb_conn *conn, const struct pb_list *list);
+    enum pb_qs (*list_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                           struct pb_list *out);
+    /* Lists in id order, after `after_id` ("" for the start), at most `limit`. */
+    enum pb_qs (*list_list)(struct pb_conn *conn, const char *account_id, const char *after_id,
+                            int limit, pb_list_cb cb, void *cls);
+    /* Writes name, description and is_public (never member_count). */
+    enum pb_qs (*list_update)(struct pb_conn *conn, const struct pb_list *list);
+    /* Deletes the list with its memberships. */
+    enum pb_qs (*list_delete)(struct pb_conn *conn, const char *account_id, const char *id);
+
+    /* Contacts. Inserting a blind index the account already has answers PB_QS_NONE. */
+    enum pb_qs (*contact_insert)(struct pb_conn *conn, const struct pb_contact *contact);
+    enum pb_qs (*contact_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                              struct pb_contact *out);
+    enum pb_qs (*contact_get_by_bidx)(struct pb_conn *conn, const char *account_id,
+                                      const unsigned char *bidx, size_t bidx_len,
+                                      struct pb_contact *out);
+    /*
+     * Contacts in id order, after `after_id` ("" for the start), at most
+     * `limit`; with `list_id` (NULL or "" for all) only those subscribed to it.
+     */
+    enum pb_qs (*contact_list)(struct pb_conn *conn, const char *account_id, const char *list_id,
+                               const char *after_id, int limit, pb_contact_cb cb, void *cls);
+    /*
+     * Writes email_sealed, email_bidx, status, pseudonym and updated_at.
+     * A blind index another contact of the account has is a hard error.
+     */
+    enum pb_qs (*contact_update)(struct pb_conn *conn, const struct pb_contact *contact);
+
+    /* Field values. value_put inserts or replaces (PB_QS_NONE: no such contact in the account). */
+    enum pb_qs (*value_put)(struct pb_conn *conn, const struct pb_contact_value *value);
+    enum pb_qs (*value_delete)(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                               const char *field_key);
+    /* A contact's values in field key order. */
+    enum pb_qs (*value_list)(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                             pb_contact_value_cb cb, void *cls);
+    /* Values of one field in contact id order, after `after_contact_id`, at most `limit`. */
+    enum pb_qs (*value_list_field)(struct pb_conn *conn, const char *account_id,
+                                   const char *field_key, const char *after_contact_id, int limit,
+                                   pb_contact_value_cb cb, void *cls);
+
+    /*
+     * Memberships. Sets the status of `contact_id` on `list_id`, creating the
+     * row when needed, and keeps the list's member_count exact: +1 when the
+     * contact becomes subscribed, -1 when it stops being so. PB_QS_ONE when
+     * the status changed (statement_id and since are then written too);
+     * PB_QS_NONE when it was already so, or when the list or the contact is
+     * not the account's (nothing written). Run it in a write transaction.
+     */
+    enum pb_qs (*membership_put)(struct pb_conn *conn, const char *account_id, const char *list_id,
+                                 const char *contact_id, const char *status,
+                                 const char *statement_id, int64_t since);
+    /* A contact's memberships (every status) in list id order. */
+    enum pb_qs (*membership_list_for_contact)(struct pb_conn *conn, const char *account_id,
+                                              const char *contact_id, pb_membership_cb cb,
+                                              void *cls);
+
+    /*
+     * Consent statements with their evidence_ids (at most PB_STATEMENT_EVIDENCE).
+     * Inserting answers PB_QS_NONE, writing nothing, when an evidence id is
+     * not the account's.
+     */
+    enum pb_qs (*statement_insert)(struct pb_conn *conn, const struct pb_consent_statement *st);
+    enum pb_qs (*statement_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                                struct pb_consent_statement *out);
+
+    /* Evidence. Inserting a sha256 the account already has answers PB_QS_NONE. */
+    enum pb_qs (*evidence_insert)(struct pb_conn *conn, const struct pb_evidence *evidence,
+                                  const unsigned char *sealed, size_t sealed_len);
+    /*
+     * The metadata and, when `sealed` is not NULL, a malloc'd copy of the
+     * sealed file in `*sealed` (the caller frees it) and its length.
+     */
+    enum pb_qs (*evidence_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                               struct pb_evidence *out, unsigned char **sealed, size_t *sealed_len);
+    /* The metadata of the account's evidence with that sha256. */
+    enum pb_qs (*evidence_get_by_sha)(struct pb_conn *conn, const char *account_id,
+                                      const unsigned char sha256[PB_SHA256_BYTES],
+                                      struct pb_evidence *out);
+
+    /*
+     * The consent log: append-only, one hash chain per account. event_last
+     * gives the last seq and hash (PB_QS_NONE when the log is empty).
+     */
+    enum pb_qs (*event_last)(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                             unsigned char hash[PB_EVENT_HASH_BYTES]);
+    /*
+     * Appends an event (its seq and hash computed by the caller) with its
+     * personal part (NULL: none). A seq the account already has answers
+     * PB_QS_SOFT_ERROR: another writer got there first; retry.
+     */
+    enum pb_qs (*event_append)(struct pb_conn *conn, const struct pb_consent_event *event,
+                               const struct pb_consent_personal *personal);
+    /* A contact's events in seq order, each with its personal part. */
+    enum pb_qs (*event_list_for_contact)(struct pb_conn *conn, const char *account_id,
+                                         const char *contact_id, pb_consent_event_cb cb, void *cls);
+    /* Events in seq order after `after_seq` (0 for the start), at most `limit`; personal NULL. */
+    enum pb_qs (*event_scan)(struct pb_conn *conn, const char *account_id, int64_t after_seq,
+                             int limit, pb_consent_event_cb cb, void *cls);
+    /* Sets client_ip, user_agent and note of a contact's events to NULL. */
+    enum pb_qs (*event_wipe_personal)(struct pb_conn *conn, const char *account_id,
+                                      const char *contact_id);
 };
 
 extern const struct pb_store_ops pb_store_sqlite;

@@ -160,10 +160,38 @@ body=$(curl -sS --cacert "$data/tls/cert.pem" "https://localhost:$port/healthz" 
 check "healthz over verified HTTPS" test "$body" = '{"status":"ok"}'
 check "the access log names the route, not a query" bash -c "curl -sS --cacert '$data/tls/cert.pem' 'https://localhost:$port/healthz?email=someone@example.org' >/dev/null; sleep 0.3; grep -q 'GET /healthz 200' '$work/serve.log' && ! grep -q 'someone@example.org' '$work/serve.log'"
 expect_fail "a port in use is named" 1 "in use" serve --data-dir "$data" --listen "127.0.0.1:$port"
+
+# A contact added through the API, then its history and the log from the CLI.
+api() { # METHOD PATH [BODY]: one API call with the session of $work/jar; prints the body
+    curl -sS --cacert "$data/tls/cert.pem" -b "$work/jar" -c "$work/jar" -X "$1" \
+        -H 'Content-Type: application/json' -H "X-CSRF-Token: ${csrf:-}" \
+        ${3:+--data "$3"} "https://localhost:$port/api/v1$2"
+}
+csrf=$(api POST /session '{"email":"owner@example.be","password":"correct horse battery staple"}' |
+    sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p')
+check "the owner logs in through the API" test -n "$csrf"
+list=$(api POST /lists '{"name":"Nieuwsbrief","public":true}' | sed -n 's/.*"id":"\([0-9A-Z]*\)".*/\1/p')
+check "a public list is created" test -n "$list"
+api POST /contacts "{\"email\":\"Jan.Peeters@Example.be\",\"lists\":[\"$list\"],\"consent\":{\"basis\":\"consent\",\"description\":\"Beurs Gent 2026, signed form\"}}" >"$work/contact"
+check "a contact is added with its consent statement" grep -q '"id"' "$work/contact"
+check "consent search shows the history" run 0 consent search --account "$ent" jan.peeters@example.BE --data-dir "$data"
+check "the history names the statement" grep -q "consent: Beurs Gent 2026, signed form" "$work/out"
+check "the history has the added and subscribed events" bash -c "grep -q ' added ' '$work/out' && grep -q ' subscribed ' '$work/out'"
+check "consent search --json" run 0 consent search --account "$ent" jan.peeters@example.be --json --data-dir "$data"
+check "the JSON history is found" grep -q '"found":true' "$work/out"
+check "an unknown address has no history" run 0 consent search --account "$ent" nobody@example.be --data-dir "$data"
+check "and says so" grep -q "no contact" "$work/out"
+expect_fail "consent search needs --account" 2 "required" consent search x@example.be --data-dir "$data"
+check "verify-log finds the chain intact" run 0 verify-log --account "$ent" --data-dir "$data"
+check "verify-log counts the events" grep -q "intact: 2 events" "$work/out"
+check "the address is not in the database in clear" bash -c "! cat '$data'/postbode.db* | grep -qai 'jan.peeters@example.be'"
 kill -TERM "$server_pid"
 wait "$server_pid"
 check "SIGTERM stops serve cleanly (exit 0)" test $? -eq 0
 check "serve logged its stop" grep -q "stopped" "$work/serve.log"
+sqlite3 "$data/postbode.db" "UPDATE consent_events SET type = 'unsubscribed' WHERE seq = 2" 2>>"$work/err"
+check "verify-log detects an edited event (exit 1)" run 1 verify-log --account "$ent" --data-dir "$data"
+check "and names it" grep -q "event 2" "$work/out"
 
 fresh="$work/fresh"
 port=$("$freeport")

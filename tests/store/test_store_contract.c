@@ -35,7 +35,7 @@
 #include "support/tmpdir.h"
 
 /* The schema version the backends' migrations end at. */
-#define LATEST_VERSION 2
+#define LATEST_VERSION 3
 
 static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
 static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
@@ -2262,6 +2262,749 @@ migrate_from_version_1_keeps_accounts(void **state)
     assert_memory_equal(g.out.data_key, key, sizeof(key));
 }
 
+/* ---- issue 4: tenant data (fields, lists, contacts, consent) ---- */
+
+/* Runs `fn` in a write transaction that must commit. */
+static void
+run_body(struct pb_store *store, pb_tx_fn fn, void *cls)
+{
+    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, fn, cls), PB_ERR_OK);
+}
+
+/* Two accounts: `a` owns the rows, `b` must never see them. */
+struct tenants {
+    struct pb_account a, b;
+};
+
+static void
+collect_field(void *cls, const struct pb_field *field)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], field->key, sizeof(p->ids[0]));
+}
+
+static void
+collect_list(void *cls, const struct pb_list *list)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], list->id, sizeof(p->ids[0]));
+}
+
+static void
+collect_contact(void *cls, const struct pb_contact *contact)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], contact->id, sizeof(p->ids[0]));
+}
+
+/* Values seen by a list, by contact id (and the last one whole). */
+struct values {
+    struct page page;
+    struct pb_contact_value last;
+};
+
+static void
+collect_value(void *cls, const struct pb_contact_value *value)
+{
+    struct values *v = cls;
+    assert_true(v->page.count < 32);
+    pb_strlcpy(v->page.ids[v->page.count++], value->field_key, sizeof(v->page.ids[0]));
+    v->last = *value;
+}
+
+static void
+collect_value_contact(void *cls, const struct pb_contact_value *value)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], value->contact_id, sizeof(p->ids[0]));
+}
+
+static void
+collect_membership(void *cls, const struct pb_membership *m)
+{
+    struct page *p = cls;
+    assert_true(p->count < 32);
+    pb_strlcpy(p->ids[p->count++], m->status, sizeof(p->ids[0]));
+}
+
+static void
+make_field(struct pb_field *fd, const char *account_id, const char *key, bool sensitive)
+{
+    memset(fd, 0, sizeof(*fd));
+    pb_strlcpy(fd->account_id, account_id, sizeof(fd->account_id));
+    pb_strlcpy(fd->key, key, sizeof(fd->key));
+    snprintf(fd->label, sizeof(fd->label), "Label of %s", key);
+    pb_strlcpy(fd->type, "text", sizeof(fd->type));
+    fd->sensitive = sensitive;
+    fd->created_at = 1000;
+}
+
+static void
+make_contact(struct pb_contact *ct, const char *account_id, unsigned seed)
+{
+    memset(ct, 0, sizeof(*ct));
+    pb_id_new(ct->id);
+    pb_strlcpy(ct->account_id, account_id, sizeof(ct->account_id));
+    fill(ct->email_sealed, 80, seed);
+    ct->email_sealed_len = 80;
+    fill(ct->email_bidx, PB_BIDX_MAX, seed + 1000);
+    ct->email_bidx_len = PB_BIDX_MAX;
+    pb_strlcpy(ct->status, "active", sizeof(ct->status));
+    ct->created_at = ct->updated_at = 2000 + seed;
+}
+
+static void
+make_list(struct pb_list *l, const char *account_id, const char *name)
+{
+    memset(l, 0, sizeof(*l));
+    pb_id_new(l->id);
+    pb_strlcpy(l->account_id, account_id, sizeof(l->account_id));
+    pb_strlcpy(l->name, name, sizeof(l->name));
+    pb_strlcpy(l->description, "about it", sizeof(l->description));
+    l->is_public = true;
+    l->created_at = 3000;
+}
+
+static void
+setup_tenants(struct fixture *f, struct tenants *t)
+{
+    open_migrated(f, 1);
+    insert_account(f->store, &t->a, "tenant a");
+    insert_account(f->store, &t->b, "tenant b");
+}
+
+static enum pb_qs
+fields_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    struct pb_field fd, got;
+    struct page page = {0};
+
+    make_field(&fd, a, "zip", false);
+    assert_int_equal(ops->field_insert(c, &fd), PB_QS_ONE);
+    make_field(&fd, a, "birthday", true);
+    pb_strlcpy(fd.type, "date", sizeof(fd.type));
+    assert_int_equal(ops->field_insert(c, &fd), PB_QS_ONE);
+    /* The same key again answers NONE and changes nothing. */
+    struct pb_field again = fd;
+    pb_strlcpy(again.label, "changed", sizeof(again.label));
+    assert_int_equal(ops->field_insert(c, &again), PB_QS_NONE);
+    /* Another account may use the same key. */
+    make_field(&again, b, "zip", true);
+    assert_int_equal(ops->field_insert(c, &again), PB_QS_ONE);
+
+    assert_int_equal(ops->field_get(c, a, "birthday", &got), PB_QS_ONE);
+    assert_string_equal(got.account_id, a);
+    assert_string_equal(got.label, "Label of birthday");
+    assert_string_equal(got.type, "date");
+    assert_true(got.sensitive);
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(ops->field_get(c, b, "birthday", &got), PB_QS_NONE);
+
+    assert_int_equal(ops->field_list(c, a, collect_field, &page), PB_QS_N);
+    assert_int_equal(page.count, 2);
+    assert_string_equal(page.ids[0], "birthday");
+    assert_string_equal(page.ids[1], "zip");
+
+    pb_strlcpy(fd.label, "Date of birth", sizeof(fd.label));
+    fd.sensitive = false;
+    assert_int_equal(ops->field_update(c, &fd), PB_QS_ONE);
+    assert_int_equal(ops->field_get(c, a, "birthday", &got), PB_QS_ONE);
+    assert_string_equal(got.label, "Date of birth");
+    assert_false(got.sensitive);
+    struct pb_field foreign = fd;
+    pb_strlcpy(foreign.account_id, b, sizeof(foreign.account_id));
+    assert_int_equal(ops->field_update(c, &foreign), PB_QS_NONE);
+
+    /* Values: text or sealed, replaced in place, listed per contact and per field. */
+    struct pb_contact ct[3];
+    for (int i = 0; i < 3; i++) {
+        make_contact(&ct[i], a, (unsigned)i + 1);
+        assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
+    }
+    struct pb_contact_value v = {0};
+    pb_strlcpy(v.account_id, a, sizeof(v.account_id));
+    pb_strlcpy(v.field_key, "zip", sizeof(v.field_key));
+    for (int i = 0; i < 3; i++) {
+        pb_strlcpy(v.contact_id, ct[i].id, sizeof(v.contact_id));
+        snprintf(v.value_text, sizeof(v.value_text), "100%d", i);
+        assert_int_equal(ops->value_put(c, &v), PB_QS_ONE);
+    }
+    pb_strlcpy(v.contact_id, ct[0].id, sizeof(v.contact_id));
+    pb_strlcpy(v.value_text, "9999", sizeof(v.value_text));
+    assert_int_equal(ops->value_put(c, &v), PB_QS_ONE); /* replaced */
+    pb_strlcpy(v.field_key, "birthday", sizeof(v.field_key));
+    fill(v.value_sealed, 60, 9);
+    v.value_sealed_len = 60;
+    assert_int_equal(ops->value_put(c, &v), PB_QS_ONE);
+    /* Another account cannot write to a's contact. */
+    struct pb_contact_value fv = v;
+    pb_strlcpy(fv.account_id, b, sizeof(fv.account_id));
+    assert_int_equal(ops->value_put(c, &fv), PB_QS_NONE);
+
+    struct values vals = {0};
+    assert_int_equal(ops->value_list(c, a, ct[0].id, collect_value, &vals), PB_QS_N);
+    assert_int_equal(vals.page.count, 2);
+    assert_string_equal(vals.page.ids[0], "birthday");
+    assert_string_equal(vals.page.ids[1], "zip");
+    assert_string_equal(vals.last.value_text, "9999");
+    assert_int_equal(vals.last.value_sealed_len, 0);
+    memset(&vals, 0, sizeof(vals));
+    assert_int_equal(ops->value_list(c, a, ct[0].id, collect_value, &vals), PB_QS_N);
+    memset(&vals, 0, sizeof(vals));
+    assert_int_equal(ops->value_list(c, b, ct[0].id, collect_value, &vals), PB_QS_NONE);
+
+    /* The sealed value reads back sealed, with no text. */
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->value_list_field(c, a, "birthday", "", 10, collect_value_contact, &page),
+                     PB_QS_ONE);
+    memset(&vals, 0, sizeof(vals));
+    assert_int_equal(ops->value_list(c, a, ct[0].id, collect_value, &vals), PB_QS_N);
+
+    /* By field, in contact id order, by pages. */
+    char sorted[3][PB_ID_LEN + 1];
+    for (int i = 0; i < 3; i++)
+        memcpy(sorted[i], ct[i].id, sizeof(sorted[i]));
+    qsort(sorted, 3, sizeof(sorted[0]), cmp_ids);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->value_list_field(c, a, "zip", "", 2, collect_value_contact, &page),
+                     PB_QS_N);
+    assert_int_equal(page.count, 2);
+    assert_string_equal(page.ids[0], sorted[0]);
+    assert_string_equal(page.ids[1], sorted[1]);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->value_list_field(c, a, "zip", sorted[1], 2, collect_value_contact, &page),
+                     PB_QS_ONE);
+    assert_string_equal(page.ids[0], sorted[2]);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->value_list_field(c, b, "zip", "", 10, collect_value_contact, &page),
+                     PB_QS_NONE);
+
+    assert_int_equal(ops->value_delete(c, b, ct[1].id, "zip"), PB_QS_NONE);
+    assert_int_equal(ops->value_delete(c, a, ct[1].id, "zip"), PB_QS_ONE);
+    assert_int_equal(ops->value_delete(c, a, ct[1].id, "zip"), PB_QS_NONE);
+
+    /* Deleting a field takes its values with it, and only in its account. */
+    assert_int_equal(ops->field_delete(c, b, "birthday"), PB_QS_NONE);
+    assert_int_equal(ops->field_delete(c, a, "zip"), PB_QS_ONE);
+    assert_int_equal(ops->field_get(c, a, "zip", &got), PB_QS_NONE);
+    assert_int_equal(ops->field_get(c, b, "zip", &got), PB_QS_ONE);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->value_list_field(c, a, "zip", "", 10, collect_value_contact, &page),
+                     PB_QS_NONE);
+    memset(&vals, 0, sizeof(vals));
+    assert_int_equal(ops->value_list(c, a, ct[0].id, collect_value, &vals), PB_QS_ONE);
+    assert_string_equal(vals.last.field_key, "birthday");
+    assert_int_equal(vals.last.value_sealed_len, 60);
+    unsigned char want[60];
+    fill(want, sizeof(want), 9);
+    assert_memory_equal(vals.last.value_sealed, want, sizeof(want));
+    assert_string_equal(vals.last.value_text, "");
+    return PB_QS_ONE;
+}
+
+static void
+tenant_fields_and_values(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, fields_body, &t);
+}
+
+static enum pb_qs
+lists_contacts_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    struct page page = {0};
+
+    /* Lists. */
+    struct pb_list l1, l2, got;
+    make_list(&l1, a, "News");
+    make_list(&l2, a, "Offers");
+    assert_int_equal(ops->list_insert(c, &l1), PB_QS_ONE);
+    assert_int_equal(ops->list_insert(c, &l2), PB_QS_ONE);
+    assert_int_equal(ops->list_get(c, a, l1.id, &got), PB_QS_ONE);
+    assert_string_equal(got.name, "News");
+    assert_string_equal(got.description, "about it");
+    assert_true(got.is_public);
+    assert_int_equal(got.member_count, 0);
+    assert_int_equal(got.created_at, 3000);
+    assert_int_equal(ops->list_get(c, b, l1.id, &got), PB_QS_NONE);
+    assert_int_equal(ops->list_list(c, a, "", 1, collect_list, &page), PB_QS_ONE);
+    assert_int_equal(ops->list_list(c, a, page.ids[0], 5, collect_list, &page), PB_QS_ONE);
+    assert_int_equal(page.count, 2);
+    assert_true(strcmp(page.ids[0], page.ids[1]) < 0);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->list_list(c, b, "", 5, collect_list, &page), PB_QS_NONE);
+    l2.is_public = false;
+    pb_strlcpy(l2.name, "Private offers", sizeof(l2.name));
+    struct pb_list foreign = l2;
+    pb_strlcpy(foreign.account_id, b, sizeof(foreign.account_id));
+    assert_int_equal(ops->list_update(c, &foreign), PB_QS_NONE);
+    assert_int_equal(ops->list_update(c, &l2), PB_QS_ONE);
+    assert_int_equal(ops->list_get(c, a, l2.id, &got), PB_QS_ONE);
+    assert_string_equal(got.name, "Private offers");
+    assert_false(got.is_public);
+
+    /* Contacts: a blind index is unique per account, not across accounts. */
+    struct pb_contact ct[4], cg;
+    for (int i = 0; i < 4; i++) {
+        make_contact(&ct[i], a, (unsigned)i + 10);
+        assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
+    }
+    struct pb_contact dup;
+    make_contact(&dup, a, 10); /* the bidx of ct[0] */
+    assert_int_equal(ops->contact_insert(c, &dup), PB_QS_NONE);
+    assert_int_equal(ops->contact_get(c, a, dup.id, &cg), PB_QS_NONE);
+    pb_strlcpy(dup.account_id, b, sizeof(dup.account_id));
+    assert_int_equal(ops->contact_insert(c, &dup), PB_QS_ONE);
+
+    assert_int_equal(ops->contact_get(c, a, ct[0].id, &cg), PB_QS_ONE);
+    assert_string_equal(cg.account_id, a);
+    assert_int_equal(cg.email_sealed_len, 80);
+    assert_memory_equal(cg.email_sealed, ct[0].email_sealed, 80);
+    assert_int_equal(cg.email_bidx_len, PB_BIDX_MAX);
+    assert_string_equal(cg.status, "active");
+    assert_string_equal(cg.pseudonym, "");
+    assert_int_equal(cg.created_at, ct[0].created_at);
+    assert_int_equal(ops->contact_get(c, b, ct[0].id, &cg), PB_QS_NONE);
+    assert_int_equal(ops->contact_get_by_bidx(c, a, ct[1].email_bidx, ct[1].email_bidx_len, &cg),
+                     PB_QS_ONE);
+    assert_string_equal(cg.id, ct[1].id);
+    assert_int_equal(ops->contact_get_by_bidx(c, b, ct[1].email_bidx, ct[1].email_bidx_len, &cg),
+                     PB_QS_NONE);
+
+    /* Erasure-style update: no address, no index, a pseudonym. */
+    struct pb_contact er = ct[3];
+    er.email_sealed_len = 0;
+    er.email_bidx_len = 0;
+    pb_strlcpy(er.status, "erased", sizeof(er.status));
+    pb_strlcpy(er.pseudonym, "erased-7f3a", sizeof(er.pseudonym));
+    er.updated_at = 9000;
+    struct pb_contact fer = er;
+    pb_strlcpy(fer.account_id, b, sizeof(fer.account_id));
+    assert_int_equal(ops->contact_update(c, &fer), PB_QS_NONE);
+    assert_int_equal(ops->contact_update(c, &er), PB_QS_ONE);
+    assert_int_equal(ops->contact_get(c, a, er.id, &cg), PB_QS_ONE);
+    assert_int_equal(cg.email_sealed_len, 0);
+    assert_int_equal(cg.email_bidx_len, 0);
+    assert_string_equal(cg.status, "erased");
+    assert_string_equal(cg.pseudonym, "erased-7f3a");
+    assert_int_equal(cg.updated_at, 9000);
+    assert_int_equal(ops->contact_get_by_bidx(c, a, ct[3].email_bidx, ct[3].email_bidx_len, &cg),
+                     PB_QS_NONE);
+
+    /* All contacts of a by pages; none of b's. */
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->contact_list(c, a, NULL, "", 3, collect_contact, &page), PB_QS_N);
+    assert_int_equal(ops->contact_list(c, a, "", page.ids[2], 3, collect_contact, &page),
+                     PB_QS_ONE);
+    assert_int_equal(page.count, 4);
+    for (int i = 0; i < 3; i++)
+        assert_true(strcmp(page.ids[i], page.ids[i + 1]) < 0);
+
+    /* Memberships keep member_count exact. */
+    const char *L = l1.id;
+    assert_int_equal(ops->membership_put(c, a, L, ct[0].id, "subscribed", "", 10), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "subscribed", NULL, 11), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[2].id, "unsubscribed", "", 12), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[0].id, "subscribed", "", 13), PB_QS_NONE);
+    assert_int_equal(ops->list_get(c, a, L, &got), PB_QS_ONE);
+    assert_int_equal(got.member_count, 2);
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "unsubscribed", "", 14), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "unsubscribed", "", 15), PB_QS_NONE);
+    assert_int_equal(ops->list_get(c, a, L, &got), PB_QS_ONE);
+    assert_int_equal(got.member_count, 1);
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "subscribed", "", 16), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[2].id, "subscribed", "", 17), PB_QS_ONE);
+    assert_int_equal(ops->list_get(c, a, L, &got), PB_QS_ONE);
+    assert_int_equal(got.member_count, 3);
+    /* Another account's list or contact: nothing written. */
+    assert_int_equal(ops->membership_put(c, b, L, ct[3].id, "subscribed", "", 18), PB_QS_NONE);
+    assert_int_equal(ops->membership_put(c, a, L, dup.id, "subscribed", "", 18), PB_QS_NONE);
+    assert_int_equal(ops->list_get(c, a, L, &got), PB_QS_ONE);
+    assert_int_equal(got.member_count, 3);
+    assert_int_equal(ops->membership_put(c, a, l2.id, ct[0].id, "unsubscribed", "", 19), PB_QS_ONE);
+    assert_int_equal(ops->list_get(c, a, l2.id, &got), PB_QS_ONE);
+    assert_int_equal(got.member_count, 0);
+
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->membership_list_for_contact(c, a, ct[0].id, collect_membership, &page),
+                     PB_QS_N);
+    assert_int_equal(page.count, 2);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->membership_list_for_contact(c, b, ct[0].id, collect_membership, &page),
+                     PB_QS_NONE);
+
+    /* Contacts of a list: subscribed only, keyset on contact id. */
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "unsubscribed", "", 20), PB_QS_ONE);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->contact_list(c, a, L, "", 1, collect_contact, &page), PB_QS_ONE);
+    assert_int_equal(ops->contact_list(c, a, L, page.ids[0], 5, collect_contact, &page), PB_QS_ONE);
+    assert_int_equal(page.count, 2);
+    char want[2][PB_ID_LEN + 1];
+    memcpy(want[0], ct[0].id, sizeof(want[0]));
+    memcpy(want[1], ct[2].id, sizeof(want[1]));
+    qsort(want, 2, sizeof(want[0]), cmp_ids);
+    assert_string_equal(page.ids[0], want[0]);
+    assert_string_equal(page.ids[1], want[1]);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->contact_list(c, b, L, "", 5, collect_contact, &page), PB_QS_NONE);
+
+    /* Deleting a list takes its memberships; another account cannot. */
+    assert_int_equal(ops->list_delete(c, b, L), PB_QS_NONE);
+    assert_int_equal(ops->list_delete(c, a, L), PB_QS_ONE);
+    assert_int_equal(ops->list_get(c, a, L, &got), PB_QS_NONE);
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(ops->membership_list_for_contact(c, a, ct[0].id, collect_membership, &page),
+                     PB_QS_ONE);
+    return PB_QS_ONE;
+}
+
+static void
+tenant_lists_contacts_and_memberships(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, lists_contacts_body, &t);
+}
+
+static void
+make_evidence(struct pb_evidence *e, const char *account_id, unsigned seed)
+{
+    memset(e, 0, sizeof(*e));
+    pb_id_new(e->id);
+    pb_strlcpy(e->account_id, account_id, sizeof(e->account_id));
+    fill(e->sha256, sizeof(e->sha256), seed);
+    pb_strlcpy(e->type, "image/png", sizeof(e->type));
+    e->size = 1234;
+    e->created_at = 4000;
+}
+
+static enum pb_qs
+evidence_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    static unsigned char big[300000];
+    fill(big, sizeof(big), 3);
+
+    struct pb_evidence e1, e2, eb, got;
+    make_evidence(&e1, a, 1);
+    make_evidence(&e2, a, 2);
+    make_evidence(&eb, b, 3);
+    assert_int_equal(ops->evidence_insert(c, &e1, big, sizeof(big)), PB_QS_ONE);
+    assert_int_equal(ops->evidence_insert(c, &e2, big, 10), PB_QS_ONE);
+    assert_int_equal(ops->evidence_insert(c, &eb, big, 10), PB_QS_ONE);
+    /* The same file again in the account: NONE, and no second row. */
+    struct pb_evidence again;
+    make_evidence(&again, a, 1);
+    assert_int_equal(ops->evidence_insert(c, &again, big, 10), PB_QS_NONE);
+    assert_int_equal(ops->evidence_get(c, a, again.id, &got, NULL, NULL), PB_QS_NONE);
+
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0;
+    assert_int_equal(ops->evidence_get(c, a, e1.id, &got, &sealed, &sealed_len), PB_QS_ONE);
+    assert_non_null(sealed);
+    assert_int_equal(sealed_len, sizeof(big));
+    assert_memory_equal(sealed, big, sizeof(big));
+    free(sealed);
+    assert_string_equal(got.type, "image/png");
+    assert_int_equal(got.size, 1234);
+    assert_int_equal(got.created_at, 4000);
+    assert_memory_equal(got.sha256, e1.sha256, PB_SHA256_BYTES);
+    assert_int_equal(ops->evidence_get(c, b, e1.id, &got, &sealed, &sealed_len), PB_QS_NONE);
+    assert_null(sealed);
+    assert_int_equal(ops->evidence_get_by_sha(c, a, e2.sha256, &got), PB_QS_ONE);
+    assert_string_equal(got.id, e2.id);
+    assert_int_equal(ops->evidence_get_by_sha(c, b, e2.sha256, &got), PB_QS_NONE);
+
+    /* A statement naming another account's evidence: NONE, and no statement. */
+    struct pb_consent_statement st = {0}, sg;
+    pb_id_new(st.id);
+    pb_strlcpy(st.account_id, a, sizeof(st.account_id));
+    pb_strlcpy(st.basis, "consent", sizeof(st.basis));
+    pb_strlcpy(st.description, "signed up at the fair", sizeof(st.description));
+    pb_strlcpy(st.created_by, "user:1", sizeof(st.created_by));
+    st.created_at = 5000;
+    pb_strlcpy(st.evidence_ids[0], e1.id, sizeof(st.evidence_ids[0]));
+    pb_strlcpy(st.evidence_ids[1], eb.id, sizeof(st.evidence_ids[1]));
+    st.evidence_count = 2;
+    assert_int_equal(ops->statement_insert(c, &st), PB_QS_NONE);
+    assert_int_equal(ops->statement_get(c, a, st.id, &sg), PB_QS_NONE);
+
+    pb_strlcpy(st.evidence_ids[1], e2.id, sizeof(st.evidence_ids[1]));
+    assert_int_equal(ops->statement_insert(c, &st), PB_QS_ONE);
+    assert_int_equal(ops->statement_get(c, a, st.id, &sg), PB_QS_ONE);
+    assert_string_equal(sg.basis, "consent");
+    assert_string_equal(sg.description, "signed up at the fair");
+    assert_string_equal(sg.created_by, "user:1");
+    assert_int_equal(sg.created_at, 5000);
+    assert_int_equal(sg.evidence_count, 2);
+    bool first = strcmp(e1.id, e2.id) < 0;
+    assert_string_equal(sg.evidence_ids[0], first ? e1.id : e2.id);
+    assert_string_equal(sg.evidence_ids[1], first ? e2.id : e1.id);
+    assert_int_equal(ops->statement_get(c, b, st.id, &sg), PB_QS_NONE);
+
+    /* Without evidence. */
+    struct pb_consent_statement plain = st;
+    pb_id_new(plain.id);
+    pb_strlcpy(plain.basis, "legitimate_interests", sizeof(plain.basis));
+    plain.evidence_count = 0;
+    assert_int_equal(ops->statement_insert(c, &plain), PB_QS_ONE);
+    assert_int_equal(ops->statement_get(c, a, plain.id, &sg), PB_QS_ONE);
+    assert_int_equal(sg.evidence_count, 0);
+    assert_string_equal(sg.basis, "legitimate_interests");
+    return PB_QS_ONE;
+}
+
+static void
+tenant_evidence_and_statements(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, evidence_body, &t);
+}
+
+/* Events seen by a list or scan. */
+struct events {
+    struct pb_consent_event items[8];
+    struct pb_consent_personal personal[8];
+    bool has_personal[8];
+    int count;
+};
+
+static void
+collect_event(void *cls, const struct pb_consent_event *ev, const struct pb_consent_personal *p)
+{
+    struct events *e = cls;
+    assert_true(e->count < 8);
+    e->items[e->count] = *ev;
+    e->has_personal[e->count] = p != NULL;
+    if (p != NULL)
+        e->personal[e->count] = *p;
+    e->count++;
+}
+
+static void
+make_event(struct pb_consent_event *ev, const char *account_id, int64_t seq, const char *contact_id)
+{
+    memset(ev, 0, sizeof(*ev));
+    pb_strlcpy(ev->account_id, account_id, sizeof(ev->account_id));
+    ev->seq = seq;
+    pb_id_new(ev->id);
+    pb_strlcpy(ev->type, "subscribed", sizeof(ev->type));
+    pb_strlcpy(ev->contact_id, contact_id, sizeof(ev->contact_id));
+    pb_strlcpy(ev->channel, "form", sizeof(ev->channel));
+    pb_strlcpy(ev->actor, "form", sizeof(ev->actor));
+    ev->at = 6000 + seq;
+    fill(ev->prev_hash, sizeof(ev->prev_hash), (unsigned)seq + 100);
+    fill(ev->hash, sizeof(ev->hash), (unsigned)seq + 101);
+}
+
+struct log_case {
+    const struct tenants *t;
+    char contact[2][PB_ID_LEN + 1];
+    struct pb_consent_event dup;
+    enum pb_qs dup_qs;
+};
+
+static enum pb_qs
+log_body(struct pb_tx *tx, void *cls)
+{
+    struct log_case *lc = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = lc->t->a.id, *b = lc->t->b.id;
+    int64_t seq = -1;
+    unsigned char hash[PB_EVENT_HASH_BYTES];
+
+    assert_int_equal(ops->event_last(c, a, &seq, hash), PB_QS_NONE);
+    struct pb_consent_event ev[4];
+    struct pb_consent_personal pers = {0};
+    pb_strlcpy(pers.client_ip, "192.0.2.7", sizeof(pers.client_ip));
+    pb_strlcpy(pers.user_agent, "Mozilla/5.0", sizeof(pers.user_agent));
+    pb_strlcpy(pers.note, "a note", sizeof(pers.note));
+    for (int i = 0; i < 4; i++) {
+        make_event(&ev[i], a, i + 1, lc->contact[i % 2]);
+        if (i == 1)
+            pb_strlcpy(ev[i].list_id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", sizeof(ev[i].list_id));
+        assert_int_equal(ops->event_append(c, &ev[i], i == 3 ? NULL : &pers), PB_QS_ONE);
+    }
+    assert_int_equal(ops->event_last(c, a, &seq, hash), PB_QS_ONE);
+    assert_int_equal(seq, 4);
+    assert_memory_equal(hash, ev[3].hash, sizeof(hash));
+    assert_int_equal(ops->event_last(c, b, &seq, hash), PB_QS_NONE);
+
+    /* A seq that exists: SOFT, nothing written. */
+    make_event(&lc->dup, a, 2, lc->contact[0]);
+    lc->dup_qs = ops->event_append(c, &lc->dup, &pers);
+    assert_int_equal(lc->dup_qs, PB_QS_SOFT_ERROR);
+
+    struct events got = {0};
+    assert_int_equal(ops->event_scan(c, a, 0, 3, collect_event, &got), PB_QS_N);
+    assert_int_equal(got.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(got.items[i].seq, i + 1);
+        assert_string_equal(got.items[i].id, ev[i].id);
+        assert_false(got.has_personal[i]);
+    }
+    assert_memory_equal(got.items[0].prev_hash, ev[0].prev_hash, PB_EVENT_HASH_BYTES);
+    assert_memory_equal(got.items[2].hash, ev[2].hash, PB_EVENT_HASH_BYTES);
+    assert_string_equal(got.items[1].list_id, ev[1].list_id);
+    assert_string_equal(got.items[0].list_id, "");
+    assert_string_equal(got.items[0].statement_id, "");
+    assert_string_equal(got.items[0].channel, "form");
+    assert_int_equal(got.items[0].at, 6001);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_scan(c, a, 3, 3, collect_event, &got), PB_QS_ONE);
+    assert_int_equal(got.items[0].seq, 4);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_scan(c, b, 0, 10, collect_event, &got), PB_QS_NONE);
+
+    /* A contact's history, with its personal parts. */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_list_for_contact(c, a, lc->contact[1], collect_event, &got),
+                     PB_QS_N);
+    assert_int_equal(got.count, 2);
+    assert_int_equal(got.items[0].seq, 2);
+    assert_int_equal(got.items[1].seq, 4);
+    assert_true(got.has_personal[0]);
+    assert_string_equal(got.personal[0].client_ip, "192.0.2.7");
+    assert_string_equal(got.personal[0].user_agent, "Mozilla/5.0");
+    assert_string_equal(got.personal[0].note, "a note");
+    assert_string_equal(got.personal[1].client_ip, ""); /* appended without one */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_list_for_contact(c, b, lc->contact[1], collect_event, &got),
+                     PB_QS_NONE);
+
+    /* Wiping the personal parts keeps the events and their hashes. */
+    assert_int_equal(ops->event_wipe_personal(c, b, lc->contact[0]), PB_QS_NONE);
+    assert_int_equal(ops->event_wipe_personal(c, a, lc->contact[0]), PB_QS_N);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_list_for_contact(c, a, lc->contact[0], collect_event, &got),
+                     PB_QS_N);
+    assert_int_equal(got.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(got.personal[i].client_ip, "");
+        assert_string_equal(got.personal[i].user_agent, "");
+        assert_string_equal(got.personal[i].note, "");
+    }
+    assert_memory_equal(got.items[0].hash, ev[0].hash, PB_EVENT_HASH_BYTES);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_list_for_contact(c, a, lc->contact[1], collect_event, &got),
+                     PB_QS_N);
+    assert_string_equal(got.personal[0].client_ip, "192.0.2.7");
+    return PB_QS_ONE;
+}
+
+static enum pb_qs
+append_dup_tx(struct pb_tx *tx, void *cls)
+{
+    struct log_case *lc = cls;
+    return tx->ops->event_append(tx->conn, &lc->dup, NULL);
+}
+
+static void
+count_events(void *cls, const struct pb_consent_event *ev, const struct pb_consent_personal *p)
+{
+    (void)ev;
+    (void)p;
+    (*(int *)cls)++;
+}
+
+static enum pb_qs
+scan_all_tx(struct pb_tx *tx, void *cls)
+{
+    struct log_case *lc = cls;
+    int n = 0;
+    enum pb_qs qs = tx->ops->event_scan(tx->conn, lc->t->a.id, 0, 100, count_events, &n);
+    assert_int_equal(n, 4);
+    return qs;
+}
+
+static void
+tenant_consent_log(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    struct log_case lc = {.t = &t};
+    pb_id_new(lc.contact[0]);
+    pb_id_new(lc.contact[1]);
+    run_body(f->store, log_body, &lc);
+    /* Through the runner, a taken seq is retried and then given up as soft. */
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_dup_tx, &lc), PB_ERR_STORE_SOFT);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, scan_all_tx, &lc), PB_ERR_OK);
+}
+
+/* Brings an empty database to schema version `target` only, as older code did. */
+static void
+migrate_to_version(struct fixture *f, int target)
+{
+    const struct pb_store_ops *ops = pb_store_backend(f->url);
+    struct pb_conn *conn = NULL;
+    char why[PB_WHY_MAX] = "";
+    int from = -1, to = -1;
+    assert_int_equal(ops->connect(f->url, &conn, why), PB_ERR_OK);
+    enum pb_err err = is_sqlite(f) ? pb_sqlite_migrate_to(conn, target, &from, &to, why)
+                                   : pb_pg_migrate_to(conn, target, &from, &to, why);
+    if (err != PB_ERR_OK)
+        fprintf(stderr, "migrate to %d: %s\n", target, why);
+    assert_int_equal(err, PB_ERR_OK);
+    assert_int_equal(to, target);
+    ops->disconnect(conn);
+}
+
+static void
+migrate_from_version_2_keeps_rows(void **state)
+{
+    struct fixture *f = *state;
+    migrate_to_version(f, 2);
+    raw_exec(f->url, "INSERT INTO accounts (id, name, plan, created_at)"
+                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'standard', 7);"
+                     "INSERT INTO users (id, account_id, email, role, created_at)"
+                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV',"
+                     " 'old@example.org', 'owner', 8)");
+    open_store(f, 1);
+    assert_int_equal(schema_version(f->store), 2);
+    char why[PB_WHY_MAX] = "";
+    int from = -1, to = -1;
+    assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
+    assert_int_equal(from, 2);
+    assert_int_equal(to, LATEST_VERSION);
+
+    struct pb_user u;
+    assert_int_equal(OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "old@example.org", .out = &u),
+                     PB_QS_ONE);
+    assert_string_equal(u.id, "01ARZ3NDEKTSV4RRFFQ69G5FAW");
+    assert_int_equal(u.created_at, 8);
+
+    /* The new tables work for the old account. */
+    struct tenants t;
+    struct account_get g = {.id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
+    assert_int_equal(g.qs, PB_QS_ONE);
+    t.a = g.out;
+    insert_account(f->store, &t.b, "new");
+    run_body(f->store, fields_body, &t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Every backend runs these; PostgreSQL adds what only it can do (conflicts, lost connections). */
@@ -2283,7 +3026,9 @@ migrate_from_version_1_keeps_accounts(void **state)
         T(reset_tokens_work_once_and_expire), T(api_keys_roundtrip_and_delete_only_by_owner),      \
         T(audit_lists_newest_first_by_pages), T(audit_entry_roundtrips),                           \
         T(throttle_counts_failures_and_clears), T(outbox_claims_lease_mails),                      \
-        T(migrate_from_version_1_keeps_accounts)
+        T(migrate_from_version_1_keeps_accounts), T(tenant_fields_and_values),                     \
+        T(tenant_lists_contacts_and_memberships), T(tenant_evidence_and_statements),               \
+        T(tenant_consent_log), T(migrate_from_version_2_keeps_rows)
 
 int
 main(void)

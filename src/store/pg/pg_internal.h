@@ -58,6 +58,45 @@ enum pb_pg_stmt {
     PB_PG_OUTBOX_LEASE,
     PB_PG_OUTBOX_DELETE,
     PB_PG_OUTBOX_RETRY,
+    PB_PG_FIELD_INSERT,
+    PB_PG_FIELD_GET,
+    PB_PG_FIELD_LIST,
+    PB_PG_FIELD_UPDATE,
+    PB_PG_FIELD_DELETE_VALUES,
+    PB_PG_FIELD_DELETE,
+    PB_PG_VALUE_PUT,
+    PB_PG_VALUE_DELETE,
+    PB_PG_VALUE_LIST,
+    PB_PG_VALUE_LIST_FIELD,
+    PB_PG_LIST_INSERT,
+    PB_PG_LIST_GET,
+    PB_PG_LIST_LIST,
+    PB_PG_LIST_UPDATE,
+    PB_PG_LIST_DELETE,
+    PB_PG_MEMBERSHIP_STATE,
+    PB_PG_MEMBERSHIP_UPSERT,
+    PB_PG_MEMBERSHIP_COUNT,
+    PB_PG_MEMBERSHIP_LIST,
+    PB_PG_CONTACT_INSERT,
+    PB_PG_CONTACT_GET,
+    PB_PG_CONTACT_GET_BY_BIDX,
+    PB_PG_CONTACT_LIST,
+    PB_PG_CONTACT_LIST_IN_LIST,
+    PB_PG_CONTACT_UPDATE,
+    PB_PG_STATEMENT_EVIDENCE_CHECK,
+    PB_PG_STATEMENT_INSERT,
+    PB_PG_STATEMENT_LINK,
+    PB_PG_STATEMENT_GET,
+    PB_PG_STATEMENT_GET_EVIDENCE,
+    PB_PG_EVIDENCE_INSERT,
+    PB_PG_EVIDENCE_GET,
+    PB_PG_EVIDENCE_GET_BY_SHA,
+    PB_PG_EVENT_LAST,
+    PB_PG_EVENT_APPEND,
+    PB_PG_EVENT_PERSONAL_INSERT,
+    PB_PG_EVENT_LIST_FOR_CONTACT,
+    PB_PG_EVENT_SCAN,
+    PB_PG_EVENT_WIPE_PERSONAL,
     PB_PG_COUNT
 };
 
@@ -132,6 +171,24 @@ pb_pg_hex(const unsigned char *src, size_t len, char *dst, size_t size);
  */
 bool
 pb_pg_bytes(const PGresult *res, int row, int col, unsigned char *dst, size_t cap, size_t *len);
+
+/* `s`, or NULL (SQL NULL) when it is NULL or "". */
+static inline const char *
+pb_pg_opt(const char *s)
+{
+    return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* Copies a field into `dst` ("" for NULL); false when it does not fit. */
+static inline bool
+pb_pg_opt_text(const PGresult *res, int row, int col, char *dst, size_t size)
+{
+    if (PQgetisnull(res, row, col)) {
+        dst[0] = '\0';
+        return true;
+    }
+    return pb_pg_text(res, row, col, dst, size);
+}
 
 /* NONE, ONE or N for a count of rows. */
 static inline enum pb_qs
@@ -264,5 +321,96 @@ enum pb_qs
 pb_pg_outbox_delete(struct pb_conn *conn, const char *id);
 enum pb_qs
 pb_pg_outbox_retry(struct pb_conn *conn, const char *id, int attempts, int64_t next_attempt_at);
+
+/* fields.c */
+enum pb_qs
+pb_pg_field_insert(struct pb_conn *conn, const struct pb_field *field);
+enum pb_qs
+pb_pg_field_get(struct pb_conn *conn, const char *account_id, const char *key,
+                struct pb_field *out);
+enum pb_qs
+pb_pg_field_list(struct pb_conn *conn, const char *account_id, pb_field_cb cb, void *cls);
+enum pb_qs
+pb_pg_field_update(struct pb_conn *conn, const struct pb_field *field);
+enum pb_qs
+pb_pg_field_delete(struct pb_conn *conn, const char *account_id, const char *key);
+enum pb_qs
+pb_pg_value_put(struct pb_conn *conn, const struct pb_contact_value *value);
+enum pb_qs
+pb_pg_value_delete(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                   const char *field_key);
+enum pb_qs
+pb_pg_value_list(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                 pb_contact_value_cb cb, void *cls);
+enum pb_qs
+pb_pg_value_list_field(struct pb_conn *conn, const char *account_id, const char *field_key,
+                       const char *after_contact_id, int limit, pb_contact_value_cb cb, void *cls);
+
+/* lists.c */
+enum pb_qs
+pb_pg_list_insert(struct pb_conn *conn, const struct pb_list *list);
+enum pb_qs
+pb_pg_list_get(struct pb_conn *conn, const char *account_id, const char *id, struct pb_list *out);
+enum pb_qs
+pb_pg_list_list(struct pb_conn *conn, const char *account_id, const char *after_id, int limit,
+                pb_list_cb cb, void *cls);
+enum pb_qs
+pb_pg_list_update(struct pb_conn *conn, const struct pb_list *list);
+enum pb_qs
+pb_pg_list_delete(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_pg_membership_put(struct pb_conn *conn, const char *account_id, const char *list_id,
+                     const char *contact_id, const char *status, const char *statement_id,
+                     int64_t since);
+enum pb_qs
+pb_pg_membership_list_for_contact(struct pb_conn *conn, const char *account_id,
+                                  const char *contact_id, pb_membership_cb cb, void *cls);
+
+/* contacts.c */
+enum pb_qs
+pb_pg_contact_insert(struct pb_conn *conn, const struct pb_contact *contact);
+enum pb_qs
+pb_pg_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
+                  struct pb_contact *out);
+enum pb_qs
+pb_pg_contact_get_by_bidx(struct pb_conn *conn, const char *account_id, const unsigned char *bidx,
+                          size_t bidx_len, struct pb_contact *out);
+enum pb_qs
+pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *list_id,
+                   const char *after_id, int limit, pb_contact_cb cb, void *cls);
+enum pb_qs
+pb_pg_contact_update(struct pb_conn *conn, const struct pb_contact *contact);
+
+/* evidence.c */
+enum pb_qs
+pb_pg_evidence_insert(struct pb_conn *conn, const struct pb_evidence *evidence,
+                      const unsigned char *sealed, size_t sealed_len);
+enum pb_qs
+pb_pg_evidence_get(struct pb_conn *conn, const char *account_id, const char *id,
+                   struct pb_evidence *out, unsigned char **sealed, size_t *sealed_len);
+enum pb_qs
+pb_pg_evidence_get_by_sha(struct pb_conn *conn, const char *account_id,
+                          const unsigned char sha256[PB_SHA256_BYTES], struct pb_evidence *out);
+
+/* consent.c */
+enum pb_qs
+pb_pg_statement_insert(struct pb_conn *conn, const struct pb_consent_statement *st);
+enum pb_qs
+pb_pg_statement_get(struct pb_conn *conn, const char *account_id, const char *id,
+                    struct pb_consent_statement *out);
+enum pb_qs
+pb_pg_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                 unsigned char hash[PB_EVENT_HASH_BYTES]);
+enum pb_qs
+pb_pg_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
+                   const struct pb_consent_personal *personal);
+enum pb_qs
+pb_pg_event_list_for_contact(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                             pb_consent_event_cb cb, void *cls);
+enum pb_qs
+pb_pg_event_scan(struct pb_conn *conn, const char *account_id, int64_t after_seq, int limit,
+                 pb_consent_event_cb cb, void *cls);
+enum pb_qs
+pb_pg_event_wipe_personal(struct pb_conn *conn, const char *account_id, const char *contact_id);
 
 #endif

@@ -59,6 +59,45 @@ enum pb_sq_stmt {
     PB_SQ_OUTBOX_LEASE,
     PB_SQ_OUTBOX_DELETE,
     PB_SQ_OUTBOX_RETRY,
+    PB_SQ_FIELD_INSERT,
+    PB_SQ_FIELD_GET,
+    PB_SQ_FIELD_LIST,
+    PB_SQ_FIELD_UPDATE,
+    PB_SQ_FIELD_DELETE_VALUES,
+    PB_SQ_FIELD_DELETE,
+    PB_SQ_VALUE_PUT,
+    PB_SQ_VALUE_DELETE,
+    PB_SQ_VALUE_LIST,
+    PB_SQ_VALUE_LIST_FIELD,
+    PB_SQ_LIST_INSERT,
+    PB_SQ_LIST_GET,
+    PB_SQ_LIST_LIST,
+    PB_SQ_LIST_UPDATE,
+    PB_SQ_LIST_DELETE,
+    PB_SQ_MEMBERSHIP_STATE,
+    PB_SQ_MEMBERSHIP_UPSERT,
+    PB_SQ_MEMBERSHIP_COUNT,
+    PB_SQ_MEMBERSHIP_LIST,
+    PB_SQ_CONTACT_INSERT,
+    PB_SQ_CONTACT_GET,
+    PB_SQ_CONTACT_GET_BY_BIDX,
+    PB_SQ_CONTACT_LIST,
+    PB_SQ_CONTACT_LIST_IN_LIST,
+    PB_SQ_CONTACT_UPDATE,
+    PB_SQ_STATEMENT_EVIDENCE_CHECK,
+    PB_SQ_STATEMENT_INSERT,
+    PB_SQ_STATEMENT_LINK,
+    PB_SQ_STATEMENT_GET,
+    PB_SQ_STATEMENT_GET_EVIDENCE,
+    PB_SQ_EVIDENCE_INSERT,
+    PB_SQ_EVIDENCE_GET,
+    PB_SQ_EVIDENCE_GET_BY_SHA,
+    PB_SQ_EVENT_LAST,
+    PB_SQ_EVENT_APPEND,
+    PB_SQ_EVENT_PERSONAL_INSERT,
+    PB_SQ_EVENT_LIST_FOR_CONTACT,
+    PB_SQ_EVENT_SCAN,
+    PB_SQ_EVENT_WIPE_PERSONAL,
     PB_SQ_COUNT
 };
 
@@ -106,6 +145,27 @@ pb_sqlite_column_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t cap,
 /* Binds `len` bytes at `src` as a blob, or NULL when `len` is 0. */
 void
 pb_sqlite_bind_blob(sqlite3_stmt *st, int i, const unsigned char *src, size_t len);
+
+/* Binds `s` as text, or NULL when it is NULL or "". */
+static inline void
+pb_sqlite_bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Copies text column `col` into `dst` ("" for NULL); false when it does not fit. */
+static inline bool
+pb_sqlite_column_opt_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        dst[0] = '\0';
+        return true;
+    }
+    return pb_sqlite_column_text(st, col, dst, size);
+}
 
 /* NONE, ONE or N for a count of rows. */
 static inline enum pb_qs
@@ -239,5 +299,98 @@ enum pb_qs
 pb_sqlite_outbox_delete(struct pb_conn *conn, const char *id);
 enum pb_qs
 pb_sqlite_outbox_retry(struct pb_conn *conn, const char *id, int attempts, int64_t next_attempt_at);
+
+/* fields.c */
+enum pb_qs
+pb_sqlite_field_insert(struct pb_conn *conn, const struct pb_field *field);
+enum pb_qs
+pb_sqlite_field_get(struct pb_conn *conn, const char *account_id, const char *key,
+                    struct pb_field *out);
+enum pb_qs
+pb_sqlite_field_list(struct pb_conn *conn, const char *account_id, pb_field_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_field_update(struct pb_conn *conn, const struct pb_field *field);
+enum pb_qs
+pb_sqlite_field_delete(struct pb_conn *conn, const char *account_id, const char *key);
+enum pb_qs
+pb_sqlite_value_put(struct pb_conn *conn, const struct pb_contact_value *value);
+enum pb_qs
+pb_sqlite_value_delete(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                       const char *field_key);
+enum pb_qs
+pb_sqlite_value_list(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                     pb_contact_value_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_value_list_field(struct pb_conn *conn, const char *account_id, const char *field_key,
+                           const char *after_contact_id, int limit, pb_contact_value_cb cb,
+                           void *cls);
+
+/* lists.c */
+enum pb_qs
+pb_sqlite_list_insert(struct pb_conn *conn, const struct pb_list *list);
+enum pb_qs
+pb_sqlite_list_get(struct pb_conn *conn, const char *account_id, const char *id,
+                   struct pb_list *out);
+enum pb_qs
+pb_sqlite_list_list(struct pb_conn *conn, const char *account_id, const char *after_id, int limit,
+                    pb_list_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_list_update(struct pb_conn *conn, const struct pb_list *list);
+enum pb_qs
+pb_sqlite_list_delete(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_sqlite_membership_put(struct pb_conn *conn, const char *account_id, const char *list_id,
+                         const char *contact_id, const char *status, const char *statement_id,
+                         int64_t since);
+enum pb_qs
+pb_sqlite_membership_list_for_contact(struct pb_conn *conn, const char *account_id,
+                                      const char *contact_id, pb_membership_cb cb, void *cls);
+
+/* contacts.c */
+enum pb_qs
+pb_sqlite_contact_insert(struct pb_conn *conn, const struct pb_contact *contact);
+enum pb_qs
+pb_sqlite_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
+                      struct pb_contact *out);
+enum pb_qs
+pb_sqlite_contact_get_by_bidx(struct pb_conn *conn, const char *account_id,
+                              const unsigned char *bidx, size_t bidx_len, struct pb_contact *out);
+enum pb_qs
+pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char *list_id,
+                       const char *after_id, int limit, pb_contact_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_contact_update(struct pb_conn *conn, const struct pb_contact *contact);
+
+/* evidence.c */
+enum pb_qs
+pb_sqlite_evidence_insert(struct pb_conn *conn, const struct pb_evidence *evidence,
+                          const unsigned char *sealed, size_t sealed_len);
+enum pb_qs
+pb_sqlite_evidence_get(struct pb_conn *conn, const char *account_id, const char *id,
+                       struct pb_evidence *out, unsigned char **sealed, size_t *sealed_len);
+enum pb_qs
+pb_sqlite_evidence_get_by_sha(struct pb_conn *conn, const char *account_id,
+                              const unsigned char sha256[PB_SHA256_BYTES], struct pb_evidence *out);
+
+/* consent.c */
+enum pb_qs
+pb_sqlite_statement_insert(struct pb_conn *conn, const struct pb_consent_statement *st);
+enum pb_qs
+pb_sqlite_statement_get(struct pb_conn *conn, const char *account_id, const char *id,
+                        struct pb_consent_statement *out);
+enum pb_qs
+pb_sqlite_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                     unsigned char hash[PB_EVENT_HASH_BYTES]);
+enum pb_qs
+pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
+                       const struct pb_consent_personal *personal);
+enum pb_qs
+pb_sqlite_event_list_for_contact(struct pb_conn *conn, const char *account_id,
+                                 const char *contact_id, pb_consent_event_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_event_scan(struct pb_conn *conn, const char *account_id, int64_t after_seq, int limit,
+                     pb_consent_event_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_event_wipe_personal(struct pb_conn *conn, const char *account_id, const char *contact_id);
 
 #endif
