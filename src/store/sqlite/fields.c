@@ -229,9 +229,14 @@ pb_sqlite_value_list(struct pb_conn *conn, const char *account_id, const char *c
 {
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
+    /*
+     * "+account_id" keeps that term out of index selection: without it the
+     * planner (no statistics on a new database) picked the per-field index,
+     * scanning every value of the account instead of this contact's few.
+     */
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_VALUE_LIST,
                                       "SELECT " VALUE_COLUMNS " FROM contact_values"
-                                      " WHERE account_id = ?1 AND contact_id = ?2"
+                                      " WHERE contact_id = ?2 AND +account_id = ?1"
                                       " ORDER BY field_key",
                                       &st);
     if (qs < 0)
