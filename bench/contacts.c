@@ -111,11 +111,11 @@ insert(struct run *r, const char *statement_id, int from, int to)
     int64_t start = pb_clock_mono_us();
     for (int i = from; i < to; i++) {
         snprintf(email, sizeof(email), "person%d@example%d.be", i, i % 97);
-        json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:s}", "first_name", "Jan", "last_name",
-                                   "Peeters", "city", "Gent", "iban", "BE71096123456769",
-                                   "birthday", "1980-05-17");
-        struct pb_contact_new in = {.email = email, .fields = fields, .list_count = 1,
-                                    .consent = &consent};
+        json_t *fields =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "first_name", "Jan", "last_name", "Peeters",
+                      "city", "Gent", "iban", "BE71096123456769", "birthday", "1980-05-17");
+        struct pb_contact_new in = {
+            .email = email, .fields = fields, .list_count = 1, .consent = &consent};
         in.list_ids[0] = r->list_id;
         if (pb_contact_create(r->app, &r->who, &in, &origin, id, &field, why) != PB_ERR_OK)
             die("contact", why);
@@ -131,7 +131,8 @@ latencies(struct run *r, int n, bool history)
     int64_t us[SAMPLES];
     char email[64], why[PB_WHY_MAX];
     for (int i = 0; i < SAMPLES; i++) {
-        snprintf(email, sizeof(email), "person%d@example%d.be", (i * 7919) % n, ((i * 7919) % n) % 97);
+        snprintf(email, sizeof(email), "person%d@example%d.be", (i * 7919) % n,
+                 ((i * 7919) % n) % 97);
         bool found = false;
         json_t *out = NULL;
         int64_t t0 = pb_clock_mono_us();
@@ -145,8 +146,8 @@ latencies(struct run *r, int n, bool history)
     }
     qsort(us, SAMPLES, sizeof(us[0]), compare_us);
     printf("  %-8s p50 %6.0f µs   p99 %6.0f µs   (%d lookups at %d contacts)\n",
-           history ? "history" : "search", (double)us[SAMPLES / 2],
-           (double)us[SAMPLES * 99 / 100], SAMPLES, n);
+           history ? "history" : "search", (double)us[SAMPLES / 2], (double)us[SAMPLES * 99 / 100],
+           SAMPLES, n);
 }
 
 int

@@ -150,11 +150,17 @@ value_text(json_t *v, char out[PB_VALUE_MAX + 1])
     return true;
 }
 
+/*
+ * The name of the bad field ("fields.KEY") handed out through `*field`: it
+ * must outlive the call, so it lives per thread, valid until the thread's
+ * next call.
+ */
+static _Thread_local char bad_field_name[PB_FIELD_KEY_MAX + 16];
+
 struct write_ctx {
     const char *account_id;
     const struct pb_data_key *key;
     const char **field;
-    char field_name[PB_FIELD_KEY_MAX + 16];
     char *why;
 };
 
@@ -166,14 +172,14 @@ write_values_tx(struct pb_tx *tx, struct write_ctx *w, const char *contact_id, j
     json_t *v;
     json_object_foreach(fields, k, v)
     {
-        snprintf(w->field_name, sizeof(w->field_name), "fields.%s", k);
+        snprintf(bad_field_name, sizeof(bad_field_name), "fields.%s", k);
         struct pb_field f;
         enum pb_qs qs = strlen(k) <= PB_FIELD_KEY_MAX
                             ? tx->ops->field_get(tx->conn, w->account_id, k, &f)
                             : PB_QS_NONE;
         if (qs < 0)
             return qs;
-        *w->field = w->field_name;
+        *w->field = bad_field_name;
         if (qs == PB_QS_NONE) {
             snprintf(w->why, PB_WHY_MAX, "no field \"%.64s\"; create it first (POST /fields)", k);
             return pb_tx_abort(tx, PB_ERR_FIELD_INVALID);

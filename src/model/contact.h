@@ -31,7 +31,8 @@ struct pb_contact_new {
  * Creates a contact with its values and subscriptions, its statement (when a
  * new one is given) and its events, in one transaction. Errors with `field`:
  * PB_ERR_EMAIL_INVALID ("email"), PB_ERR_CONFLICT ("email": exists),
- * PB_ERR_INVALID ("fields.KEY": unknown field or wrong type),
+ * PB_ERR_FIELD_INVALID ("fields.KEY": unknown field or wrong type; the name
+ * stays valid until the calling thread's next call),
  * PB_ERR_NOT_FOUND ("lists" / "consent.statement_id" / "consent.evidence_ids"),
  * PB_ERR_CONSENT_REQUIRED ("consent": a public list without a statement).
  */
