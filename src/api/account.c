@@ -13,16 +13,6 @@
 #include "model/account.h"
 #include "model/auth.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* Replies with the account as the API shows it (never its data key). */
 static void
 reply_account(struct pb_request *req, const struct pb_principal *who, int status)
@@ -42,7 +32,7 @@ reply_account(struct pb_request *req, const struct pb_principal *who, int status
 void
 pb_api_account_get(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who != NULL)
         reply_account(req, who, 200);
 }
@@ -50,7 +40,7 @@ pb_api_account_get(struct pb_request *req)
 void
 pb_api_account_update(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     int require_2fa = -1; /* -1: not in the body, left as it is */
     if (who == NULL || pb_json_unpack(req, req->json, "{s?b}", "require_2fa", &require_2fa) != 0)
         return;

@@ -117,4 +117,8 @@ pb_api_subject_access(struct pb_request *req);
 void
 pb_api_consent_verify(struct pb_request *req);
 
+/* jobs.c: the state and progress of a background job of the caller's account. */
+void
+pb_api_jobs_get(struct pb_request *req);
+
 #endif

@@ -15,16 +15,6 @@
 #include "http/request.h"
 #include "model/apikey.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* A key as listed: never its token nor its hash. */
 static json_t *
 key_json(const struct pb_api_key *key)
@@ -57,7 +47,7 @@ list_one(void *cls, const struct pb_api_key *key)
 void
 pb_api_keys_list(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     struct list_out l = {.items = json_array()};
@@ -80,7 +70,7 @@ out:
 void
 pb_api_keys_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *name = NULL;
     if (who == NULL || pb_json_unpack(req, req->json, "{s:s}", "name", &name) != 0)
         return;
@@ -111,7 +101,7 @@ pb_api_keys_create(struct pb_request *req)
 void
 pb_api_keys_delete(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     const char *id = pb_request_param(req, "id");

@@ -17,16 +17,6 @@
 #include "http/request.h"
 #include "model/consent.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* A statement as the API shows it. */
 static json_t *
 statement_json(const struct pb_consent_statement *st)
@@ -48,7 +38,7 @@ statement_json(const struct pb_consent_statement *st)
 void
 pb_api_statements_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     struct pb_consent_input in;
     memset(&in, 0, sizeof(in));
     json_t *evidence = NULL;
@@ -112,7 +102,7 @@ history(struct pb_request *req, const struct pb_principal *who)
 void
 pb_api_consent_history(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     json_t *out = who != NULL ? history(req, who) : NULL;
     if (out != NULL)
         pb_reply_json(req, 200, out);
@@ -121,7 +111,7 @@ pb_api_consent_history(struct pb_request *req)
 void
 pb_api_subject_access(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     json_t *data = who != NULL ? history(req, who) : NULL;
     if (data == NULL)
         return;
@@ -145,7 +135,7 @@ pb_api_subject_access(struct pb_request *req)
 void
 pb_api_consent_verify(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     bool ok = false;

@@ -18,16 +18,6 @@
 #include "model/contact.h"
 #include "model/roles.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* Whether the caller may see addresses and sensitive values (the one permission table). */
 static bool
 reveal_for(const struct pb_principal *who)
@@ -70,7 +60,7 @@ list_one(void *cls, const char *id, json_t *item)
 void
 pb_api_contacts_list(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     struct pb_api_page page;
     if (who == NULL)
         return;
@@ -97,7 +87,7 @@ pb_api_contacts_list(struct pb_request *req)
 void
 pb_api_contacts_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *email = NULL;
     json_t *fields = NULL, *lists = NULL, *consent_json = NULL;
     if (who == NULL ||
@@ -143,7 +133,7 @@ pb_api_contacts_create(struct pb_request *req)
 void
 pb_api_contacts_search(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     const char *email = pb_request_query(req, "email");
@@ -171,7 +161,7 @@ pb_api_contacts_search(struct pb_request *req)
 void
 pb_api_contacts_get(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? contact_id_param(req) : NULL;
     if (id != NULL)
         reply_contact(req, who, id, 200);
@@ -180,7 +170,7 @@ pb_api_contacts_get(struct pb_request *req)
 void
 pb_api_contacts_update(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? contact_id_param(req) : NULL;
     json_t *fields = NULL;
     if (id == NULL || pb_json_unpack(req, req->json, "{s:o}", "fields", &fields) != 0)

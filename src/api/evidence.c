@@ -17,16 +17,6 @@
 #include "http/request.h"
 #include "model/evidence.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* The file name extension of a stored type. */
 static const char *
 extension(const char *type)
@@ -43,7 +33,7 @@ extension(const char *type)
 void
 pb_api_evidence_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     if (req->body.len == 0 || req->body.data == NULL) {
@@ -71,7 +61,7 @@ pb_api_evidence_create(struct pb_request *req)
 void
 pb_api_evidence_get(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     const char *id = pb_request_param(req, "id");

@@ -16,16 +16,6 @@
 #include "http/request.h"
 #include "model/field.h"
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* A field as the API shows it. */
 static json_t *
 field_json(const struct pb_field *f)
@@ -53,7 +43,7 @@ list_one(void *cls, const struct pb_field *f)
 void
 pb_api_fields_list(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     struct list_out l = {.items = json_array()};
@@ -74,7 +64,7 @@ pb_api_fields_list(struct pb_request *req)
 void
 pb_api_fields_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *key = NULL, *label = NULL, *type = NULL;
     int sensitive = 0;
     if (who == NULL || pb_json_unpack(req, req->json, "{s:s, s:s, s:s, s?b}", "key", &key, "label",
@@ -115,7 +105,7 @@ pb_api_fields_create(struct pb_request *req)
 void
 pb_api_fields_update(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *key = pb_request_param(req, "key");
     const char *label = NULL;
     int given = -1; /* -1: not in the body */
@@ -131,18 +121,23 @@ pb_api_fields_update(struct pb_request *req)
     memset(&out, 0, sizeof(out));
     const char *field = NULL;
     char why[PB_WHY_MAX] = "";
+    char job_id[PB_ID_LEN + 1] = "";
     enum pb_err err = pb_field_update(req->app, who, key, label, given >= 0 ? &sensitive : NULL,
-                                      &out, &field, why);
-    if (err == PB_ERR_OK)
-        pb_reply_json(req, 200, field_json(&out));
-    else
+                                      &out, job_id, &field, why);
+    if (err == PB_ERR_OK) {
+        /* A changed flag: the values follow in a job, whose progress is GET /jobs/{id}. */
+        json_t *body = field_json(&out);
+        if (body != NULL && job_id[0] != '\0')
+            json_object_set_new(body, "reseal_job_id", json_string(job_id));
+        pb_reply_json(req, 200, body);
+    } else
         pb_api_reply_failure(req, err, field, why, "no such field", "change the field");
 }
 
 void
 pb_api_fields_delete(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     enum pb_err err = pb_field_delete(req->app, who, pb_request_param(req, "key"));

@@ -21,16 +21,6 @@
 /* Contacts subscribed by one call of POST /lists/{id}/members, at most. */
 #define MEMBERS_MAX 1000
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* A list as the API shows it. */
 static json_t *
 list_json(const struct pb_list *list)
@@ -63,7 +53,7 @@ list_one(void *cls, const struct pb_list *list)
 void
 pb_api_lists_list(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     struct pb_api_page page;
     if (who == NULL || pb_api_page_begin(req, &page) != 0)
         return;
@@ -75,7 +65,7 @@ pb_api_lists_list(struct pb_request *req)
 void
 pb_api_lists_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *name = NULL, *description = NULL;
     int is_public = 0;
     if (who == NULL || pb_json_unpack(req, req->json, "{s:s, s:b, s?s}", "name", &name, "public",
@@ -96,7 +86,7 @@ pb_api_lists_create(struct pb_request *req)
 void
 pb_api_lists_get(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? list_id_param(req) : NULL;
     if (id == NULL)
         return;
@@ -112,7 +102,7 @@ pb_api_lists_get(struct pb_request *req)
 void
 pb_api_lists_update(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? list_id_param(req) : NULL;
     const char *name = NULL, *description = NULL;
     int given = -1; /* -1: "public" not in the body */
@@ -135,7 +125,7 @@ pb_api_lists_update(struct pb_request *req)
 void
 pb_api_lists_delete(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? list_id_param(req) : NULL;
     if (id == NULL)
         return;
@@ -149,7 +139,7 @@ pb_api_lists_delete(struct pb_request *req)
 void
 pb_api_members_add(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? list_id_param(req) : NULL;
     json_t *ids_json = NULL, *consent_json = NULL;
     if (id == NULL || pb_json_unpack(req, req->json, "{s:o, s?o}", "contact_ids", &ids_json,
@@ -185,7 +175,7 @@ pb_api_members_add(struct pb_request *req)
 void
 pb_api_members_remove(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = who != NULL ? list_id_param(req) : NULL;
     if (id == NULL)
         return;

@@ -26,16 +26,6 @@ user_json(const struct pb_user *user)
                      user->role, "totp_enabled", user->totp_enabled, "created_at", created);
 }
 
-/* The caller, or NULL after replying 401 (the router normally saw to it). */
-static const struct pb_principal *
-caller(struct pb_request *req)
-{
-    const struct pb_principal *who = pb_request_principal(req);
-    if (who == NULL)
-        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
-    return who;
-}
-
 /* One row of GET /users. */
 static void
 list_one(void *cls, const struct pb_user *user)
@@ -46,7 +36,7 @@ list_one(void *cls, const struct pb_user *user)
 void
 pb_api_users_list(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     struct pb_api_page page;
     if (who == NULL || pb_api_page_begin(req, &page) != 0)
         return;
@@ -72,7 +62,7 @@ reply_user(struct pb_request *req, const struct pb_principal *who, const char *u
 void
 pb_api_users_create(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *email = NULL, *role = NULL;
     if (who == NULL ||
         pb_json_unpack(req, req->json, "{s:s, s:s}", "email", &email, "role", &role) != 0)
@@ -112,7 +102,7 @@ pb_api_users_create(struct pb_request *req)
 void
 pb_api_users_update(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     const char *id = pb_request_param(req, "id");
     const char *role = NULL;
     if (who == NULL || pb_json_unpack(req, req->json, "{s:s}", "role", &role) != 0)
@@ -145,7 +135,7 @@ pb_api_users_update(struct pb_request *req)
 void
 pb_api_users_delete(struct pb_request *req)
 {
-    const struct pb_principal *who = caller(req);
+    const struct pb_principal *who = pb_request_caller(req);
     if (who == NULL)
         return;
     enum pb_err err = pb_user_delete(req->app, who, pb_request_param(req, "id"), req->client_addr);

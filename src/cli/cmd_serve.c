@@ -8,14 +8,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "core/file.h"
 #include "core/log.h"
 #include "crypto/totp.h"
 #include "http/server.h"
+#include "jobs/kinds.h"
 #include "jobs/mailer.h"
 
-enum { MAILER_INTERVAL_SECONDS = 5 };
+enum { MAILER_INTERVAL_SECONDS = 5, JOB_THREADS = 2 };
 
 int
 pb_cmd_serve(int argc, char **argv)
@@ -51,6 +53,7 @@ pb_cmd_serve(int argc, char **argv)
     struct pb_cli_app cli;
     struct pb_server *server = NULL;
     struct pb_mailer *mailer = NULL;
+    struct pb_runner *runner = NULL;
     if ((rc = pb_cli_open_app("serve", &config, &cli)) != PB_EXIT_OK)
         return rc;
     rc = PB_EXIT_FAIL;
@@ -74,6 +77,14 @@ pb_cmd_serve(int argc, char **argv)
         pb_cli_error("serve", "cannot start the mailer worker");
         goto out;
     }
+    /* Each node names itself, so that the leases of its jobs say whose they are. */
+    char node[64];
+    snprintf(node, sizeof(node), "node-%d", (int)getpid());
+    if (!no_workers && (pb_job_kinds_register() != PB_ERR_OK ||
+                        pb_runner_start(&cli.app, node, JOB_THREADS, &runner) != PB_ERR_OK)) {
+        pb_cli_error("serve", "cannot start the job runner");
+        goto out;
+    }
     pb_info("serving %s on port %d (store %s%s)", config.public_url, pb_server_port(server),
             pb_store_get_ops(cli.control)->name, no_workers ? ", no workers" : "");
     printf("Postbode is serving %s (listening on port %d). Stop with Ctrl-C.\n", config.public_url,
@@ -88,6 +99,7 @@ pb_cmd_serve(int argc, char **argv)
 out:
     if (server != NULL)
         pb_server_stop(server, config.shutdown_grace_seconds);
+    pb_runner_stop(runner);
     pb_mailer_stop(mailer);
     pb_cli_close_app(&cli);
     if (rc == PB_EXIT_OK)

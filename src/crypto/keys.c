@@ -23,7 +23,7 @@ struct pb_keys {
 enum { SYSTEM_KEY_ID = 2 };
 
 struct pb_data_key {
-    unsigned char *secret; /* sodium_malloc'd: seal key (32) then blind-index key (32) */
+    unsigned char *secret; /* sodium_malloc'd: seal key, blind-index key, chain key (32 each) */
 };
 
 enum pb_err
@@ -196,7 +196,7 @@ pb_keys_open_data_key(const struct pb_keys *keys, const char *account_id,
     struct pb_data_key *key = calloc(1, sizeof(*key));
     if (key == NULL)
         return PB_ERR_NOMEM;
-    key->secret = sodium_malloc(2 * PB_AEAD_KEYBYTES);
+    key->secret = sodium_malloc(3 * PB_AEAD_KEYBYTES);
     if (key->secret == NULL) {
         free(key);
         return PB_ERR_NOMEM;
@@ -209,6 +209,8 @@ pb_keys_open_data_key(const struct pb_keys *keys, const char *account_id,
     }
     /* A separate key for blind indexes, so an index never reveals anything about sealing. */
     crypto_kdf_derive_from_key(key->secret + PB_AEAD_KEYBYTES, PB_AEAD_KEYBYTES, 1, "pb_blind",
+                               key->secret);
+    crypto_kdf_derive_from_key(key->secret + 2 * PB_AEAD_KEYBYTES, PB_AEAD_KEYBYTES, 2, "pb_chain",
                                key->secret);
     sodium_mprotect_readonly(key->secret);
     *out = key;
@@ -259,4 +261,10 @@ pb_data_key_blind_index(const struct pb_data_key *key, const char *domain, const
     crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
     crypto_generichash_update(&st, value, len);
     crypto_generichash_final(&st, out, 32);
+}
+
+void
+pb_data_key_chain_init(const struct pb_data_key *key, crypto_generichash_state *st, size_t outlen)
+{
+    crypto_generichash_init(st, key->secret + 2 * PB_AEAD_KEYBYTES, PB_AEAD_KEYBYTES, outlen);
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sodium.h>
+
 #include "core/err.h"
 
 #define PB_MASTER_KEY_BYTES 32
@@ -85,6 +87,13 @@ pb_data_key_seal(const struct pb_data_key *key, const char *place, const void *p
 enum pb_err
 pb_data_key_open(const struct pb_data_key *key, const char *place, const unsigned char *sealed,
                  size_t len, unsigned char *out, size_t *out_len);
+
+/*
+ * Starts a BLAKE2b hash keyed with the account's consent-chain key, so that
+ * only a holder of the master key can compute (and so forge) chain hashes.
+ */
+void
+pb_data_key_chain_init(const struct pb_data_key *key, crypto_generichash_state *st, size_t outlen);
 
 /*
  * The keyed BLAKE2b blind index of a normalised value, for exact lookups

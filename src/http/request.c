@@ -97,6 +97,15 @@ pb_request_principal(const struct pb_request *req)
     return req->authenticated ? &req->principal : NULL;
 }
 
+const struct pb_principal *
+pb_request_caller(struct pb_request *req)
+{
+    const struct pb_principal *who = pb_request_principal(req);
+    if (who == NULL)
+        pb_reply_error(req, PB_ERR_UNAUTHENTICATED, NULL, "log in first");
+    return who;
+}
+
 const char *
 pb_request_header(const struct pb_request *req, const char *name)
 {

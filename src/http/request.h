@@ -97,6 +97,13 @@ pb_request_query(const struct pb_request *req, const char *name);
 const struct pb_principal *
 pb_request_principal(const struct pb_request *req);
 
+/*
+ * The caller of an authenticated route, or NULL after replying 401 (which
+ * the router normally did already: a guard for handlers).
+ */
+const struct pb_principal *
+pb_request_caller(struct pb_request *req);
+
 /* A request header, or NULL. */
 const char *
 pb_request_header(const struct pb_request *req, const char *name);

@@ -52,6 +52,7 @@ const struct pb_route pb_routes[] = {
     {"GET", "/api/v1/audit", pb_api_audit_list, PB_PERM_AUDIT_READ, 0, false, false, 0},
 
     /* Issue 4: fields, lists, contacts, evidence, consent. */
+    {"GET", "/api/v1/jobs/{id}", pb_api_jobs_get, PB_PERM_AUTHENTICATED, 0, false, false, 0},
     {"GET", "/api/v1/fields", pb_api_fields_list, PB_PERM_AUTHENTICATED, 0, false, false, 0},
     {"POST", "/api/v1/fields", pb_api_fields_create, PB_PERM_SETTINGS_MANAGE, JSON, true, false, 0},
     {"PATCH", "/api/v1/fields/{key}", pb_api_fields_update, PB_PERM_SETTINGS_MANAGE, JSON, true,

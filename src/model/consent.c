@@ -51,9 +51,9 @@ chain_view(const struct pb_consent_event *e, struct pb_chain_event *out)
 }
 
 enum pb_qs
-pb_consent_append_tx(struct pb_tx *tx, const char *account_id, const char *type,
-                     const char *contact_id, const char *list_id, const char *statement_id,
-                     const struct pb_consent_origin *origin)
+pb_consent_append_tx(struct pb_tx *tx, const struct pb_data_key *key, const char *account_id,
+                     const char *type, const char *contact_id, const char *list_id,
+                     const char *statement_id, const struct pb_consent_origin *origin)
 {
     struct pb_consent_event e;
     memset(&e, 0, sizeof(e));
@@ -77,7 +77,7 @@ pb_consent_append_tx(struct pb_tx *tx, const char *account_id, const char *type,
     e.at = pb_clock_now();
     struct pb_chain_event view;
     chain_view(&e, &view);
-    pb_chain_hash(e.prev_hash, &view, e.hash);
+    pb_chain_hash(key, e.prev_hash, &view, e.hash);
 
     struct pb_consent_personal personal;
     memset(&personal, 0, sizeof(personal));
@@ -231,12 +231,34 @@ verify_tx(struct pb_tx *tx, void *cls)
     return tx->ops->event_scan(tx->conn, c->account_id, c->after, VERIFY_BATCH, verify_one, c);
 }
 
+struct head_ctx {
+    const char *account_id;
+    bool found;
+    int64_t seq;
+    unsigned char hash[PB_EVENT_HASH_BYTES];
+};
+
+static enum pb_qs
+head_tx(struct pb_tx *tx, void *cls)
+{
+    struct head_ctx *h = cls;
+    enum pb_qs qs = tx->ops->event_head(tx->conn, h->account_id, &h->seq, h->hash);
+    h->found = qs == PB_QS_ONE;
+    if (!h->found)
+        memset(h->hash, 0, sizeof(h->hash));
+    return qs;
+}
+
 enum pb_err
 pb_consent_verify(struct pb_app *app, const char *account_id, bool *ok, long *events,
                   char why[PB_WHY_MAX])
 {
     struct verify_ctx c = {.account_id = account_id};
-    enum pb_err err = pb_chain_verifier_init(&c.base, account_id);
+    const struct pb_data_key *key = NULL;
+    enum pb_err err = pb_app_data_key(app, account_id, &key);
+    if (err != PB_ERR_OK)
+        return err;
+    err = pb_chain_verifier_init(&c.base, account_id, key);
     if (err != PB_ERR_OK)
         return err;
     /* In batches, each its own read transaction: a big log never sits in memory. */
@@ -245,6 +267,12 @@ pb_consent_verify(struct pb_app *app, const char *account_id, bool *ok, long *ev
             return err;
         c.base = c.v;
     } while (c.seen == VERIFY_BATCH && !c.v.failed);
+    /* The end of the chain against its head, kept apart: removed newest events show. */
+    struct head_ctx h = {.account_id = account_id};
+    if ((err = pb_tenant_tx(app, account_id, PB_TX_READ, head_tx, &h)) != PB_ERR_OK)
+        return err;
+    if (!c.v.failed)
+        pb_chain_verify_end(&c.v, h.found ? h.seq : 0, h.hash);
     uint64_t checked = 0;
     int64_t bad = 0;
     pb_chain_verify_result(&c.v, ok, &checked, &bad, why);

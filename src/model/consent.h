@@ -66,12 +66,13 @@ pb_consent_resolve_tx(struct pb_tx *tx, const char *account_id, const struct pb_
 
 /*
  * Inside a write transaction on the account's tenant store: appends one event
- * to the account's chain (seq and hash computed here).
+ * to the account's chain (seq and hash computed here, keyed with `key`, the
+ * account's data key, fetched before the transaction).
  */
 enum pb_qs
-pb_consent_append_tx(struct pb_tx *tx, const char *account_id, const char *type,
-                     const char *contact_id, const char *list_id, const char *statement_id,
-                     const struct pb_consent_origin *origin);
+pb_consent_append_tx(struct pb_tx *tx, const struct pb_data_key *key, const char *account_id,
+                     const char *type, const char *contact_id, const char *list_id,
+                     const char *statement_id, const struct pb_consent_origin *origin);
 
 /* Verifies the account's whole chain: `*ok`, `*events`, and the first failure in `why`. */
 enum pb_err

@@ -50,11 +50,14 @@ put_str(crypto_generichash_state *st, const char *s)
 }
 
 void
-pb_chain_hash(const unsigned char prev[PB_CHAIN_HASH_BYTES], const struct pb_chain_event *e,
-              unsigned char out[PB_CHAIN_HASH_BYTES])
+pb_chain_hash(const struct pb_data_key *key, const unsigned char prev[PB_CHAIN_HASH_BYTES],
+              const struct pb_chain_event *e, unsigned char out[PB_CHAIN_HASH_BYTES])
 {
     crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, PB_CHAIN_HASH_BYTES);
+    if (key != NULL)
+        pb_data_key_chain_init(key, &st, PB_CHAIN_HASH_BYTES);
+    else
+        crypto_generichash_init(&st, NULL, 0, PB_CHAIN_HASH_BYTES);
     crypto_generichash_update(&st, prev, PB_CHAIN_HASH_BYTES);
     put_str(&st, chain_format_tag);
     put_str(&st, e->account_id);
@@ -72,9 +75,11 @@ pb_chain_hash(const unsigned char prev[PB_CHAIN_HASH_BYTES], const struct pb_cha
 }
 
 enum pb_err
-pb_chain_verifier_init(struct pb_chain_verifier *v, const char *account_id)
+pb_chain_verifier_init(struct pb_chain_verifier *v, const char *account_id,
+                       const struct pb_data_key *key)
 {
     memset(v, 0, sizeof(*v));
+    v->key = key;
     if (account_id == NULL || strlen(account_id) > PB_CHAIN_ACCOUNT_MAX) {
         v->failed = true;
         snprintf(v->reason, sizeof(v->reason), "the account id is missing or too long");
@@ -133,7 +138,7 @@ pb_chain_verify_next(struct pb_chain_verifier *v, const struct pb_chain_event *e
         return fail(v, seq, "event %" PRId64 ": belongs to another account", seq);
 
     unsigned char h[PB_CHAIN_HASH_BYTES];
-    pb_chain_hash(stored_prev, e, h);
+    pb_chain_hash(v->key, stored_prev, e, h);
     if (memcmp(h, stored_hash, sizeof(h)) != 0)
         return fail(v, seq, "event %" PRId64 ": its content does not match its hash (edited?)",
                     seq);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "crypto/keys.h"
 
 #define PB_CHAIN_HASH_BYTES 32
 
@@ -47,10 +48,15 @@ struct pb_chain_event {
     const char *note;
 };
 
-/* out = BLAKE2b-256(prev || canonical(e)). `out` may alias `prev`. */
+/*
+ * out = BLAKE2b-256(prev || canonical(e)), keyed with the account's chain
+ * key (`key`), so that only a holder of the master key can make a chain that
+ * verifies; NULL: unkeyed (the format's known-answer test). `out` may alias
+ * `prev`.
+ */
 void
-pb_chain_hash(const unsigned char prev[PB_CHAIN_HASH_BYTES], const struct pb_chain_event *e,
-              unsigned char out[PB_CHAIN_HASH_BYTES]);
+pb_chain_hash(const struct pb_data_key *key, const unsigned char prev[PB_CHAIN_HASH_BYTES],
+              const struct pb_chain_event *e, unsigned char out[PB_CHAIN_HASH_BYTES]);
 
 /*
  * A streaming verifier of one account's chain: feed it the events in seq
@@ -65,11 +71,13 @@ struct pb_chain_verifier {
     bool failed;
     int64_t bad_seq;
     char reason[PB_WHY_MAX];
+    const struct pb_data_key *key; /* borrowed; NULL: unkeyed */
 };
 
 /* Starts a verification of `account_id`'s chain. PB_ERR_INVALID if it is NULL or too long. */
 enum pb_err
-pb_chain_verifier_init(struct pb_chain_verifier *v, const char *account_id);
+pb_chain_verifier_init(struct pb_chain_verifier *v, const char *account_id,
+                       const struct pb_data_key *key);
 
 /*
  * Checks the next event: it belongs to the account, its seq is the one after

@@ -280,7 +280,7 @@ create_tx(struct pb_tx *tx, void *cls)
                                                               c->origin ? c->origin->actor : NULL,
                                                               statement, c->w.field)) < 0)
         return qs;
-    if ((qs = pb_consent_append_tx(tx, account, "added", c->contact.id, NULL, statement,
+    if ((qs = pb_consent_append_tx(tx, c->w.key, account, "added", c->contact.id, NULL, statement,
                                    c->origin)) < 0)
         return qs;
     for (int i = 0; i < c->in->list_count; i++) {
@@ -289,8 +289,8 @@ create_tx(struct pb_tx *tx, void *cls)
         if (qs < 0)
             return qs;
         if (qs == PB_QS_ONE &&
-            (qs = pb_consent_append_tx(tx, account, "subscribed", c->contact.id, c->in->list_ids[i],
-                                       statement, c->origin)) < 0)
+            (qs = pb_consent_append_tx(tx, c->w.key, account, "subscribed", c->contact.id,
+                                       c->in->list_ids[i], statement, c->origin)) < 0)
             return qs;
     }
     return PB_QS_ONE;
@@ -499,7 +499,8 @@ update_tx(struct pb_tx *tx, void *cls)
     c.updated_at = pb_clock_now();
     if ((qs = tx->ops->contact_update(tx->conn, &c)) < 0)
         return qs;
-    return pb_consent_append_tx(tx, u->w.account_id, "field_changed", u->id, NULL, NULL, u->origin);
+    return pb_consent_append_tx(tx, u->w.key, u->w.account_id, "field_changed", u->id, NULL, NULL,
+                                u->origin);
 }
 
 enum pb_err
@@ -526,6 +527,7 @@ pb_contact_update(struct pb_app *app, const struct pb_principal *who, const char
 }
 
 struct subscribe_ctx {
+    const struct pb_data_key *key;
     const char *account_id;
     const char *list_id;
     const char *const *ids;
@@ -574,7 +576,7 @@ subscribe_tx(struct pb_tx *tx, void *cls)
             return qs;
         if (qs == PB_QS_ONE) {
             s->changed++;
-            if ((qs = pb_consent_append_tx(tx, s->account_id, s->status, c.id, s->list_id,
+            if ((qs = pb_consent_append_tx(tx, s->key, s->account_id, s->status, c.id, s->list_id,
                                            statement, s->origin)) < 0)
                 return qs;
         }
@@ -592,9 +594,16 @@ pb_contact_subscribe(struct pb_app *app, const struct pb_principal *who, const c
     *field = NULL;
     if (!pb_id_valid(list_id))
         return PB_ERR_NOT_FOUND;
-    struct subscribe_ctx s = {who->account_id, list_id,      contact_ids, count, consent,
-                              origin,          "subscribed", 0,           NULL};
-    enum pb_err err = pb_tenant_tx(app, who->account_id, PB_TX_WRITE, subscribe_tx, &s);
+    struct subscribe_ctx s = {.account_id = who->account_id,
+                              .list_id = list_id,
+                              .ids = contact_ids,
+                              .count = count,
+                              .consent = consent,
+                              .origin = origin,
+                              .status = "subscribed"};
+    enum pb_err err = pb_app_data_key(app, who->account_id, &s.key);
+    if (err == PB_ERR_OK)
+        err = pb_tenant_tx(app, who->account_id, PB_TX_WRITE, subscribe_tx, &s);
     *field = s.field;
     *changed = s.changed;
     if (err == PB_ERR_CONSENT_REQUIRED)
@@ -616,7 +625,14 @@ pb_contact_unsubscribe(struct pb_app *app, const struct pb_principal *who, const
     if (!pb_id_valid(list_id) || !pb_id_valid(contact_id))
         return PB_ERR_NOT_FOUND;
     const char *ids[1] = {contact_id};
-    struct subscribe_ctx s = {who->account_id, list_id,        ids, 1,   NULL,
-                              origin,          "unsubscribed", 0,   NULL};
+    struct subscribe_ctx s = {.account_id = who->account_id,
+                              .list_id = list_id,
+                              .ids = ids,
+                              .count = 1,
+                              .origin = origin,
+                              .status = "unsubscribed"};
+    enum pb_err err = pb_app_data_key(app, who->account_id, &s.key);
+    if (err != PB_ERR_OK)
+        return err;
     return pb_tenant_tx(app, who->account_id, PB_TX_WRITE, subscribe_tx, &s);
 }

@@ -215,10 +215,11 @@ struct reseal_ctx {
     const char *account_id;
     const char *key;
     const struct pb_data_key *dk;
-    bool sensitive;
-    char after[PB_ID_LEN + 1];
+    const char *after;
     struct pb_vec batch;
     int seen;
+    int changed;
+    bool gone; /* the field was deleted meanwhile */
 };
 
 static void
@@ -234,20 +235,27 @@ reseal_tx(struct pb_tx *tx, void *cls)
 {
     struct reseal_ctx *r = cls;
     pb_vec_clear(&r->batch);
-    r->seen = 0;
-    enum pb_qs qs = tx->ops->value_list_field(tx->conn, r->account_id, r->key, r->after,
-                                              RESEAL_BATCH, collect_value, r);
+    r->seen = r->changed = 0;
+    /* The flag as it is now: a job started for an older change converges to it. */
+    struct pb_field f;
+    enum pb_qs qs = tx->ops->field_get(tx->conn, r->account_id, r->key, &f);
+    if (qs <= 0) {
+        r->gone = qs == PB_QS_NONE;
+        return qs;
+    }
+    qs = tx->ops->value_list_field(tx->conn, r->account_id, r->key, r->after, RESEAL_BATCH,
+                                   collect_value, r);
     if (qs < 0 || r->batch.err != PB_ERR_OK)
         return qs < 0 ? qs : PB_QS_HARD_ERROR;
     for (size_t i = 0; i < r->batch.count; i++) {
         struct pb_contact_value *v = pb_vec_at(&r->batch, i);
         bool sealed = v->value_sealed_len > 0;
-        if (sealed == r->sensitive)
+        if (sealed == f.sensitive)
             continue; /* already as wanted: an earlier, interrupted run did it */
         char place[192];
         snprintf(place, sizeof(place), "contact_field:%s:%s:%s", v->account_id, v->contact_id,
                  v->field_key);
-        if (r->sensitive) {
+        if (f.sensitive) {
             size_t len = strlen(v->value_text);
             pb_data_key_seal(r->dk, place, v->value_text, len, v->value_sealed);
             v->value_sealed_len = pb_sealed_len(len);
@@ -266,26 +274,31 @@ reseal_tx(struct pb_tx *tx, void *cls)
         }
         if ((qs = tx->ops->value_put(tx->conn, v)) < 0)
             return qs;
+        r->changed++;
     }
     return PB_QS_ONE;
 }
 
-static enum pb_err
-reseal_all(struct pb_app *app, const char *account_id, const char *key, bool sensitive)
+enum pb_err
+pb_field_reseal_batch(struct pb_app *app, const char *account_id, const char *key,
+                      char after[PB_ID_LEN + 1], int *changed, bool *finished)
 {
-    struct reseal_ctx r = {.account_id = account_id, .key = key, .sensitive = sensitive};
+    *changed = 0;
+    *finished = false;
+    struct reseal_ctx r = {.account_id = account_id, .key = key, .after = after};
     enum pb_err err = pb_app_data_key(app, account_id, &r.dk);
     if (err != PB_ERR_OK)
         return err;
     pb_vec_init(&r.batch, sizeof(struct pb_contact_value), RESEAL_BATCH);
-    do {
-        if ((err = pb_tenant_tx(app, account_id, PB_TX_WRITE, reseal_tx, &r)) != PB_ERR_OK)
-            break;
+    err = pb_tenant_tx(app, account_id, PB_TX_WRITE, reseal_tx, &r);
+    if (err == PB_ERR_OK) {
+        *changed = r.changed;
+        *finished = r.gone || r.seen < RESEAL_BATCH;
         if (r.batch.count > 0) {
             struct pb_contact_value *last = pb_vec_at(&r.batch, r.batch.count - 1);
-            pb_strlcpy(r.after, last->contact_id, sizeof(r.after));
+            pb_strlcpy(after, last->contact_id, PB_ID_LEN + 1);
         }
-    } while (r.seen == RESEAL_BATCH);
+    }
     if (r.batch.items != NULL)
         sodium_memzero(r.batch.items, r.batch.cap * r.batch.item_size);
     pb_vec_release(&r.batch);
@@ -298,28 +311,46 @@ struct update_ctx {
     const char *label;
     const bool *sensitive;
     struct pb_field *out;
+    char *job_id;
 };
 
 static enum pb_qs
 update_tx(struct pb_tx *tx, void *cls)
 {
     struct update_ctx *u = cls;
+    u->job_id[0] = '\0';
     enum pb_qs qs = tx->ops->field_get(tx->conn, u->account_id, u->key, u->out);
     if (qs <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    bool flips = u->sensitive != NULL && *u->sensitive != u->out->sensitive;
     if (u->label != NULL)
         pb_strlcpy(u->out->label, u->label, sizeof(u->out->label));
     if (u->sensitive != NULL)
         u->out->sensitive = *u->sensitive;
-    return tx->ops->field_update(tx->conn, u->out);
+    if ((qs = tx->ops->field_update(tx->conn, u->out)) < 0 || !flips)
+        return qs;
+    /* The values follow in a job, queued with the change so neither exists without the other. */
+    struct pb_job job;
+    memset(&job, 0, sizeof(job));
+    pb_id_new(job.id);
+    pb_strlcpy(job.account_id, u->account_id, sizeof(job.account_id));
+    pb_strlcpy(job.kind, PB_FIELD_RESEAL_JOB, sizeof(job.kind));
+    snprintf(job.params, sizeof(job.params), "{\"key\":\"%s\"}", u->key);
+    pb_strlcpy(job.state, "queued", sizeof(job.state));
+    job.created_at = job.updated_at = pb_clock_now();
+    if ((qs = tx->ops->job_insert(tx->conn, &job)) < 0)
+        return qs;
+    pb_strlcpy(u->job_id, job.id, PB_ID_LEN + 1);
+    return PB_QS_ONE;
 }
 
 enum pb_err
 pb_field_update(struct pb_app *app, const struct pb_principal *who, const char *key,
-                const char *label, const bool *sensitive, struct pb_field *out, const char **field,
-                char why[PB_WHY_MAX])
+                const char *label, const bool *sensitive, struct pb_field *out,
+                char job_id[PB_ID_LEN + 1], const char **field, char why[PB_WHY_MAX])
 {
     *field = NULL;
+    job_id[0] = '\0';
     if (key == NULL || strlen(key) > PB_FIELD_KEY_MAX)
         return PB_ERR_NOT_FOUND;
     if (label != NULL && !valid_label(label)) {
@@ -327,12 +358,8 @@ pb_field_update(struct pb_app *app, const struct pb_principal *who, const char *
         snprintf(why, PB_WHY_MAX, "a label is 1 to %d characters of text", LABEL_CHARS);
         return PB_ERR_INVALID;
     }
-    struct update_ctx u = {who->account_id, key, label, sensitive, out};
-    enum pb_err err = pb_tenant_tx(app, who->account_id, PB_TX_WRITE, update_tx, &u);
-    /* The flag first, then the values: reads handle both forms meanwhile. */
-    if (err == PB_ERR_OK)
-        err = reseal_all(app, who->account_id, key, out->sensitive);
-    return err;
+    struct update_ctx u = {who->account_id, key, label, sensitive, out, job_id};
+    return pb_tenant_tx(app, who->account_id, PB_TX_WRITE, update_tx, &u);
 }
 
 static enum pb_qs

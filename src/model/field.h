@@ -30,16 +30,29 @@ enum pb_err
 pb_field_get(struct pb_app *app, const struct pb_principal *who, const char *key,
              struct pb_field *out);
 
+/* The job kind that seals or opens a field's values after its flag changed. */
+#define PB_FIELD_RESEAL_JOB "field.reseal"
+
 /*
- * Changes the label and/or the sensitive flag. Turning `sensitive` on seals
- * every value of the field, off opens them, in batches of their own
- * transactions: each value says by itself whether it is sealed, so an
- * interrupted change is consistent and the next call finishes it.
+ * Changes the label and/or the sensitive flag. When the flag changes, a
+ * job (its id into `job_id`, "" otherwise) is queued in the same transaction
+ * to seal or open every value of the field: each value says by itself
+ * whether it is sealed, and readers handle both, so values are correct
+ * throughout, and a job interrupted by a crash is resumed by the runner.
  */
 enum pb_err
 pb_field_update(struct pb_app *app, const struct pb_principal *who, const char *key,
-                const char *label, const bool *sensitive, struct pb_field *out, const char **field,
-                char why[PB_WHY_MAX]);
+                const char *label, const bool *sensitive, struct pb_field *out,
+                char job_id[PB_ID_LEN + 1], const char **field, char why[PB_WHY_MAX]);
+
+/*
+ * One batch of that job: the values after contact `after` (updated to the
+ * last one seen) brought in line with the field's current flag, in one
+ * transaction. `*finished` once no value is left (or the field is gone).
+ */
+enum pb_err
+pb_field_reseal_batch(struct pb_app *app, const char *account_id, const char *key,
+                      char after[PB_ID_LEN + 1], int *changed, bool *finished);
 
 enum pb_err
 pb_field_delete(struct pb_app *app, const struct pb_principal *who, const char *key);

@@ -245,6 +245,34 @@ typedef void (*pb_api_key_cb)(void *cls, const struct pb_api_key *key);
 typedef void (*pb_audit_cb)(void *cls, const struct pb_audit_entry *entry);
 typedef void (*pb_outbox_cb)(void *cls, const struct pb_outbox_mail *mail);
 
+/* ---- Jobs: long tasks under a lease (tenant store) ---- */
+
+#define PB_JOB_KIND_MAX   32
+#define PB_JOB_PARAMS_MAX 4096 /* the parameters, a JSON object */
+#define PB_JOB_CURSOR_MAX 1024 /* where to resume, the kind's own text */
+#define PB_JOB_RESULT_MAX 4096 /* the outcome, a JSON object */
+#define PB_JOB_OWNER_MAX  64   /* a lease owner: "NODE#THREAD" */
+
+/* Text columns that may be NULL are "" here. */
+struct pb_job {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char kind[PB_JOB_KIND_MAX + 1];
+    char params[PB_JOB_PARAMS_MAX + 1];
+    char state[8]; /* "queued", "running", "done" or "failed" */
+    int64_t progress_done;
+    int64_t progress_total;
+    char cursor[PB_JOB_CURSOR_MAX + 1]; /* "": from the start */
+    char result[PB_JOB_RESULT_MAX + 1]; /* "": none */
+    char error[PB_WHY_MAX];             /* "": none */
+    char lease_owner[PB_JOB_OWNER_MAX + 1];
+    int64_t lease_until;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+typedef void (*pb_job_cb)(void *cls, const struct pb_job *job);
+
 struct pb_store_ops {
     const char *name; /* "sqlite" or "postgres" */
 
@@ -483,9 +511,47 @@ struct pb_store_ops {
     /* Events in seq order after `after_seq` (0 for the start), at most `limit`; personal NULL. */
     enum pb_qs (*event_scan)(struct pb_conn *conn, const char *account_id, int64_t after_seq,
                              int limit, pb_consent_event_cb cb, void *cls);
+    /*
+     * The head of the account's chain (seq and hash of its newest event), kept
+     * apart by event_append in the same transaction, so that removing the
+     * newest events is detected too. PB_QS_NONE when the account has no events.
+     */
+    enum pb_qs (*event_head)(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                             unsigned char hash[PB_EVENT_HASH_BYTES]);
     /* Sets client_ip, user_agent and note of a contact's events to NULL. */
     enum pb_qs (*event_wipe_personal)(struct pb_conn *conn, const char *account_id,
                                       const char *contact_id);
+    /* ---- Jobs (issue 5): long tasks under a lease in the database ---- */
+    /* Inserts a job as given (normally state "queued", no lease). */
+    enum pb_qs (*job_insert)(struct pb_conn *conn, const struct pb_job *job);
+    enum pb_qs (*job_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                          struct pb_job *out);
+    /*
+     * Takes the oldest job that is queued, or running under a lease that has
+     * run out (lease_until <= now: its node died), of one of `kinds` (names
+     * joined by commas; NULL or "" for any): sets it running under `owner`
+     * until `lease_until` and gives it in `out`. PB_QS_ONE, or PB_QS_NONE when
+     * there is none. Run it in a write transaction: no two callers get the
+     * same job (PostgreSQL skips rows another claim holds; SQLite's write
+     * transaction is exclusive).
+     */
+    enum pb_qs (*job_claim)(struct pb_conn *conn, int64_t now, const char *owner,
+                            int64_t lease_until, const char *kinds, struct pb_job *out);
+    /*
+     * Records progress and renews the lease, only while the job is running
+     * under `owner`; PB_QS_NONE means the lease was lost: stop working on it.
+     */
+    enum pb_qs (*job_checkpoint)(struct pb_conn *conn, int64_t now, const char *id,
+                                 const char *owner, const char *cursor, int64_t done, int64_t total,
+                                 int64_t lease_until);
+    /*
+     * Ends a job: `state` "done" or "failed", with `result` (JSON) and
+     * `error` ("" or NULL for none), and drops the lease; only for `owner`
+     * of a running job (PB_QS_NONE otherwise).
+     */
+    enum pb_qs (*job_finish)(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
+                             const char *state, const char *result, const char *error);
+    /* ---- end of jobs ---- */
 };
 
 extern const struct pb_store_ops pb_store_sqlite;

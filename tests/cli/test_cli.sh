@@ -192,6 +192,11 @@ check "serve logged its stop" grep -q "stopped" "$work/serve.log"
 sqlite3 "$data/postbode.db" "UPDATE consent_events SET type = 'unsubscribed' WHERE seq = 2" 2>>"$work/err"
 check "verify-log detects an edited event (exit 1)" run 1 verify-log --account "$ent" --data-dir "$data"
 check "and names it" grep -q "event 2" "$work/out"
+sqlite3 "$data/postbode.db" "UPDATE consent_events SET type = 'subscribed' WHERE seq = 2" 2>>"$work/err"
+check "put back, the chain verifies again" run 0 verify-log --account "$ent" --data-dir "$data"
+sqlite3 "$data/postbode.db" "DELETE FROM consent_events WHERE seq = 2" 2>>"$work/err"
+check "verify-log detects a removed newest event (exit 1)" run 1 verify-log --account "$ent" --data-dir "$data"
+check "and says the newest events are missing" grep -q "newest events are missing" "$work/out"
 
 fresh="$work/fresh"
 port=$("$freeport")

@@ -4,7 +4,7 @@
  * nor a pg_dump of the PostgreSQL database holds the addresses or the
  * sensitive values; the non-sensitive value is there (proving the search
  * itself works). Then a field turned sensitive seals its existing values,
- * and turned back opens them.
+ * and turned back opens them, through the job runner.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,6 +103,7 @@ setup(void **state)
 {
     (void)state;
     pb_testapp_start(&t, 0);
+    pb_testapp_start_jobs(&t);
     char account[32], user[32];
     pb_testapp_account(&t, "At rest", "enterprise", account);
     pb_testapp_user(&t, account, "owner@atrest.example.org", "owner", "correct horse battery",
@@ -170,9 +171,12 @@ turning_sensitive_on_seals_existing_values_and_off_opens_them(void **state)
     const char *field = NULL;
     char why[PB_WHY_MAX];
     bool on = true, off = false;
-    assert_int_equal(pb_field_update(&t.app, &owner, "iban", NULL, &on, &out, &field, why),
+    char job[PB_ID_LEN + 1];
+    assert_int_equal(pb_field_update(&t.app, &owner, "iban", NULL, &on, &out, job, &field, why),
                      PB_ERR_OK);
     assert_true(out.sensitive);
+    assert_true(pb_id_valid(job));
+    pb_testapp_wait_job(&t, owner.account_id, job);
     /* SQLite keeps old page images in the WAL until a checkpoint; secure_delete wipes them then. */
     if (pb_str_starts_with(t.store_url, "sqlite:")) {
         char command[1200];
@@ -196,8 +200,13 @@ turning_sensitive_on_seals_existing_values_and_off_opens_them(void **state)
     json_decref(contact);
 
     /* Off: opened again, readable the same. */
-    assert_int_equal(pb_field_update(&t.app, &owner, "note", NULL, &off, &out, &field, why),
+    assert_int_equal(pb_field_update(&t.app, &owner, "note", NULL, &off, &out, job, &field, why),
                      PB_ERR_OK);
+    pb_testapp_wait_job(&t, owner.account_id, job);
+    /* Nothing changes, nothing is queued. */
+    assert_int_equal(pb_field_update(&t.app, &owner, "note", NULL, &off, &out, job, &field, why),
+                     PB_ERR_OK);
+    assert_string_equal(job, "");
     bytes = dump_store(&len);
     assert_true(contains(bytes, len, "geheime notitie twee"));
     free(bytes);

@@ -35,7 +35,7 @@
 #include "support/tmpdir.h"
 
 /* The schema version the backends' migrations end at. */
-#define LATEST_VERSION 3
+#define LATEST_VERSION 5
 
 static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
 static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
@@ -2835,6 +2835,7 @@ log_body(struct pb_tx *tx, void *cls)
     unsigned char hash[PB_EVENT_HASH_BYTES];
 
     assert_int_equal(ops->event_last(c, a, &seq, hash), PB_QS_NONE);
+    assert_int_equal(ops->event_head(c, a, &seq, hash), PB_QS_NONE);
     struct pb_consent_event ev[4];
     struct pb_consent_personal pers = {0};
     pb_strlcpy(pers.client_ip, "192.0.2.7", sizeof(pers.client_ip));
@@ -2850,6 +2851,11 @@ log_body(struct pb_tx *tx, void *cls)
     assert_int_equal(seq, 4);
     assert_memory_equal(hash, ev[3].hash, sizeof(hash));
     assert_int_equal(ops->event_last(c, b, &seq, hash), PB_QS_NONE);
+    /* The head, kept apart, follows every append. */
+    assert_int_equal(ops->event_head(c, a, &seq, hash), PB_QS_ONE);
+    assert_int_equal(seq, 4);
+    assert_memory_equal(hash, ev[3].hash, sizeof(hash));
+    assert_int_equal(ops->event_head(c, b, &seq, hash), PB_QS_NONE);
 
     /* A seq that exists: SOFT, nothing written. */
     make_event(&lc->dup, a, 2, lc->contact[0]);
@@ -3005,6 +3011,228 @@ migrate_from_version_2_keeps_rows(void **state)
     run_body(f->store, fields_body, &t);
 }
 
+/* ---- issue 5: jobs under a lease ---- */
+
+enum job_op_kind { JOB_INSERT, JOB_GET, JOB_CLAIM, JOB_CHECKPOINT, JOB_FINISH };
+
+struct job_op {
+    enum job_op_kind kind;
+    struct pb_job *job; /* in for insert, out for get and claim */
+    const char *account_id, *id, *owner, *kinds, *cursor, *state, *result, *error;
+    int64_t now, lease_until, done, total;
+    enum pb_qs qs;
+};
+
+static enum pb_qs
+job_op_tx(struct pb_tx *tx, void *cls)
+{
+    struct job_op *o = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    switch (o->kind) {
+    case JOB_INSERT:
+        o->qs = ops->job_insert(tx->conn, o->job);
+        break;
+    case JOB_GET:
+        o->qs = ops->job_get(tx->conn, o->account_id, o->id, o->job);
+        break;
+    case JOB_CLAIM:
+        o->qs = ops->job_claim(tx->conn, o->now, o->owner, o->lease_until, o->kinds, o->job);
+        break;
+    case JOB_CHECKPOINT:
+        o->qs = ops->job_checkpoint(tx->conn, o->now, o->id, o->owner, o->cursor, o->done, o->total,
+                                    o->lease_until);
+        break;
+    case JOB_FINISH:
+        o->qs = ops->job_finish(tx->conn, o->now, o->id, o->owner, o->state, o->result, o->error);
+        break;
+    }
+    return o->qs;
+}
+
+static enum pb_qs
+job_op(struct pb_store *store, struct job_op o)
+{
+    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, job_op_tx, &o), PB_ERR_OK);
+    return o.qs;
+}
+#define JOB(store, ...) job_op((store), (struct job_op){__VA_ARGS__})
+
+static void
+make_job(struct pb_job *j, const char *account_id, const char *kind, int64_t created_at)
+{
+    memset(j, 0, sizeof(*j));
+    pb_id_new(j->id);
+    pb_strlcpy(j->account_id, account_id, sizeof(j->account_id));
+    pb_strlcpy(j->kind, kind, sizeof(j->kind));
+    pb_strlcpy(j->params, "{\"list\":\"x\"}", sizeof(j->params));
+    pb_strlcpy(j->state, "queued", sizeof(j->state));
+    j->created_at = j->updated_at = created_at;
+}
+
+static void
+jobs_insert_and_get(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a, b;
+    insert_account(f->store, &a, "a");
+    insert_account(f->store, &b, "b");
+    static struct pb_job j, got;
+    make_job(&j, a.id, "import", 10);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j), PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j.id);
+    assert_string_equal(got.account_id, a.id);
+    assert_string_equal(got.kind, "import");
+    assert_string_equal(got.params, "{\"list\":\"x\"}");
+    assert_string_equal(got.state, "queued");
+    assert_string_equal(got.cursor, "");
+    assert_string_equal(got.result, "");
+    assert_string_equal(got.error, "");
+    assert_string_equal(got.lease_owner, "");
+    assert_int_equal(got.progress_done, 0);
+    assert_int_equal(got.created_at, 10);
+    assert_int_equal(got.updated_at, 10);
+    /* Another account's id answers nothing. */
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = b.id, .id = j.id, .job = &got),
+                     PB_QS_NONE);
+}
+
+static void
+jobs_claim_lease_checkpoint_and_finish(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "a");
+    static struct pb_job j1, j2, got;
+    make_job(&j1, a.id, "import", 10);
+    make_job(&j2, a.id, "export", 20);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j1), PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j2), PB_QS_ONE);
+
+    /* Kinds filter: only export is wanted. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 100, .owner = "n1#0",
+                         .lease_until = 160, .kinds = "reseal,export", .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j2.id);
+    assert_string_equal(got.state, "running");
+    assert_string_equal(got.lease_owner, "n1#0");
+    assert_int_equal(got.lease_until, 160);
+    /* The oldest job first; then, at the same time, nothing is left. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 100, .owner = "n1#0",
+                         .lease_until = 160, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j1.id);
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 100, .owner = "n2#0",
+                         .lease_until = 160, .job = &got),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 159, .owner = "n2#0",
+                         .lease_until = 219, .job = &got),
+                     PB_QS_NONE);
+
+    /* The owner checkpoints and renews the lease; nobody else can. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CHECKPOINT, .now = 120, .id = j1.id, .owner = "n1#0",
+                         .cursor = "c-50", .done = 50, .total = 200, .lease_until = 180),
+                     PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_CHECKPOINT, .now = 120, .id = j1.id, .owner = "n2#0",
+                         .cursor = "c-99", .done = 99, .total = 200, .lease_until = 999),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.cursor, "c-50");
+    assert_int_equal(got.progress_done, 50);
+    assert_int_equal(got.progress_total, 200);
+    assert_int_equal(got.lease_until, 180);
+    assert_int_equal(got.updated_at, 120);
+
+    /* j2's lease (160) ran out: another node takes it over, the old owner is locked out. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 170, .owner = "n2#0",
+                         .lease_until = 230, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j2.id);
+    assert_string_equal(got.lease_owner, "n2#0");
+    assert_int_equal(JOB(f->store, .kind = JOB_CHECKPOINT, .now = 171, .id = j2.id, .owner = "n1#0",
+                         .done = 1, .lease_until = 231),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_FINISH, .now = 171, .id = j2.id, .owner = "n1#0",
+                         .state = "done", .result = "{}"),
+                     PB_QS_NONE);
+
+    /* The owner finishes: state, result and error are kept, the lease is gone. */
+    assert_int_equal(JOB(f->store, .kind = JOB_FINISH, .now = 175, .id = j2.id, .owner = "n2#0",
+                         .state = "failed", .result = "{\"rows\":3}", .error = "bad file"),
+                     PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_FINISH, .now = 176, .id = j1.id, .owner = "n1#0",
+                         .state = "done", .result = "{\"rows\":200}"),
+                     PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j2.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "failed");
+    assert_string_equal(got.result, "{\"rows\":3}");
+    assert_string_equal(got.error, "bad file");
+    assert_string_equal(got.lease_owner, "");
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "done");
+    assert_string_equal(got.result, "{\"rows\":200}");
+    assert_string_equal(got.error, "");
+    assert_int_equal(got.updated_at, 176);
+    /* Finished jobs are never claimed again, nor checkpointed. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM, .now = 99999, .owner = "n3#0",
+                         .lease_until = 99999 + 60, .job = &got),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_CHECKPOINT, .now = 177, .id = j1.id, .owner = "n1#0",
+                         .done = 1, .lease_until = 237),
+                     PB_QS_NONE);
+}
+
+struct nested_job_claim {
+    struct pb_store *other;
+    struct pb_job outer, inner;
+    enum pb_qs outer_qs, inner_qs;
+};
+
+/* Claims one job and, while holding it, lets another node claim what it can. */
+static enum pb_qs
+nested_job_claim_tx(struct pb_tx *tx, void *cls)
+{
+    struct nested_job_claim *n = cls;
+    n->outer_qs = tx->ops->job_claim(tx->conn, 100, "n1#0", 160, NULL, &n->outer);
+    if (n->outer_qs < 0)
+        return n->outer_qs;
+    if (tx->attempt == 0)
+        n->inner_qs = JOB(n->other, .kind = JOB_CLAIM, .now = 100, .owner = "n2#0",
+                          .lease_until = 160, .job = &n->inner);
+    return n->outer_qs;
+}
+
+static void
+concurrent_job_claims_skip_each_others_jobs(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a;
+    insert_account(f->store, &a, "a");
+    static struct pb_job j1, j2;
+    make_job(&j1, a.id, "import", 10);
+    make_job(&j2, a.id, "import", 20);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j1), PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j2), PB_QS_ONE);
+
+    static struct nested_job_claim n;
+    memset(&n, 0, sizeof(n));
+    char why[PB_WHY_MAX];
+    assert_int_equal(pb_store_open(f->url, 1, &n.other, why), PB_ERR_OK);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, nested_job_claim_tx, &n), PB_ERR_OK);
+    assert_int_equal(n.outer_qs, PB_QS_ONE);
+    assert_string_equal(n.outer.id, j1.id);
+    assert_int_equal(n.inner_qs, PB_QS_ONE);
+    assert_string_equal(n.inner.id, j2.id);
+    pb_store_close(n.other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Every backend runs these; PostgreSQL adds what only it can do (conflicts, lost connections). */
@@ -3028,7 +3256,8 @@ migrate_from_version_2_keeps_rows(void **state)
         T(throttle_counts_failures_and_clears), T(outbox_claims_lease_mails),                      \
         T(migrate_from_version_1_keeps_accounts), T(tenant_fields_and_values),                     \
         T(tenant_lists_contacts_and_memberships), T(tenant_evidence_and_statements),               \
-        T(tenant_consent_log), T(migrate_from_version_2_keeps_rows)
+        T(tenant_consent_log), T(migrate_from_version_2_keeps_rows), T(jobs_insert_and_get),       \
+        T(jobs_claim_lease_checkpoint_and_finish)
 
 int
 main(void)
@@ -3051,6 +3280,7 @@ main(void)
             T(real_serialization_failure_is_retried),
             T(lost_connection_is_hard_then_reset),
             T(concurrent_claims_skip_each_others_mails),
+            T(concurrent_job_claims_skip_each_others_jobs),
         };
         return cmocka_run_group_tests_name("store contract (postgres)", pg_tests, NULL, NULL);
     }

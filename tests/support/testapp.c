@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <libpq-fe.h>
@@ -14,6 +15,8 @@
 #include "crypto/cert.h"
 #include "crypto/keys.h"
 #include "crypto/totp.h"
+#include "jobs/kinds.h"
+#include "model/job.h"
 #include "model/account.h"
 #include "model/user.h"
 #include "support/tmpdir.h"
@@ -109,8 +112,37 @@ pb_testapp_start(struct pb_testapp *t, int mail_port)
 }
 
 void
+pb_testapp_start_jobs(struct pb_testapp *t)
+{
+    if (pb_job_kinds_register() != PB_ERR_OK ||
+        pb_runner_start(&t->app, "test-node", 1, &t->runner) != PB_ERR_OK)
+        die("jobs", "cannot start the runner");
+}
+
+void
+pb_testapp_wait_job(struct pb_testapp *t, const char *account_id, const char *id)
+{
+    for (int i = 0; i < 400; i++) {
+        json_t *job = NULL;
+        if (pb_job_get_json(&t->app, account_id, id, &job) != PB_ERR_OK)
+            die("job", "cannot read it");
+        const char *state = json_string_value(json_object_get(job, "state"));
+        bool done = state != NULL && strcmp(state, "done") == 0;
+        bool failed = state != NULL && strcmp(state, "failed") == 0;
+        json_decref(job);
+        if (failed)
+            die("job", "it failed");
+        if (done)
+            return;
+        usleep(50 * 1000);
+    }
+    die("job", "not done after 20 s");
+}
+
+void
 pb_testapp_stop(struct pb_testapp *t)
 {
+    pb_runner_stop(t->runner);
     pb_server_stop(t->server, 5);
     pb_app_release(&t->app);
     pb_placement_free(t->placement);

@@ -29,6 +29,7 @@ struct pb_testapp {
     struct pb_keys *keys;
     struct pb_app app;
     struct pb_server *server;
+    struct pb_runner *runner; /* NULL unless pb_testapp_start_jobs was called */
     int port;
     char base_url[64]; /* https://localhost:PORT */
 };
@@ -39,6 +40,14 @@ pb_testapp_start(struct pb_testapp *t, int mail_port);
 
 void
 pb_testapp_stop(struct pb_testapp *t);
+
+/* Starts the job runner with Postbode's job kinds (stopped by pb_testapp_stop). */
+void
+pb_testapp_start_jobs(struct pb_testapp *t);
+
+/* Waits (up to 20 s) until job `id` of `account_id` is done; aborts if it failed. */
+void
+pb_testapp_wait_job(struct pb_testapp *t, const char *account_id, const char *id);
 
 /* Creates an account ("standard" or "enterprise"); its id into `id`. */
 void

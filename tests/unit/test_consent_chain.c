@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "model/consent_chain.h"
 
@@ -63,7 +66,7 @@ build_chain(void)
         };
         if (i > 0)
             memcpy(r->prev, chain[i - 1].hash, 32);
-        pb_chain_hash(r->prev, &r->e, r->hash);
+        pb_chain_hash(NULL, r->prev, &r->e, r->hash);
     }
 }
 
@@ -71,7 +74,7 @@ build_chain(void)
 static void
 rehash(int i)
 {
-    pb_chain_hash(chain[i].prev, &chain[i].e, chain[i].hash);
+    pb_chain_hash(NULL, chain[i].prev, &chain[i].e, chain[i].hash);
 }
 
 struct outcome {
@@ -86,7 +89,7 @@ static struct outcome
 verify(const int *order, int n)
 {
     struct pb_chain_verifier v;
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     bool all_ok = true;
     for (int k = 0; k < n; k++) {
         const struct row *r = &chain[order ? order[k] : k];
@@ -290,7 +293,7 @@ replaced_event_is_detected_at_the_next(void **state)
     struct outcome o = verify(NULL, N);
     assert_true(o.ok);
     struct pb_chain_verifier v;
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     for (int i = 0; i < N; i++)
         assert_int_equal(pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash),
                          PB_ERR_OK);
@@ -310,7 +313,7 @@ head_detects_removed_tail(void **state)
     (void)state;
     build_chain();
     struct pb_chain_verifier v;
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     for (int i = 0; i < N - 2; i++)
         assert_int_equal(pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash),
                          PB_ERR_OK);
@@ -326,13 +329,13 @@ head_detects_removed_tail(void **state)
     assert_non_null(strstr(reason, "the newest events are missing"));
 
     /* The whole chain against its head; an empty chain against an empty head. */
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     for (int i = 0; i < N; i++)
         assert_int_equal(pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash),
                          PB_ERR_OK);
     assert_int_equal(pb_chain_verify_end(&v, N, chain[N - 1].hash), PB_ERR_OK);
     assert_int_equal(pb_chain_verify_end(&v, N - 1, NULL), PB_ERR_INVALID);
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     assert_int_equal(pb_chain_verify_end(&v, 0, NULL), PB_ERR_OK);
 }
 
@@ -344,7 +347,7 @@ first_failure_is_kept(void **state)
     chain[9].e.at = 0;
     chain[19].e.type = "erased";
     struct pb_chain_verifier v;
-    assert_int_equal(pb_chain_verifier_init(&v, account), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, account, NULL), PB_ERR_OK);
     for (int i = 0; i < N; i++) {
         enum pb_err err = pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash);
         assert_int_equal(err, i < 9 ? PB_ERR_OK : PB_ERR_INVALID);
@@ -369,14 +372,14 @@ first_failure_is_kept(void **state)
 
     /* Another account's verifier refuses this account's events; bad init is refused. */
     build_chain();
-    assert_int_equal(pb_chain_verifier_init(&v, "01HZOTHERACCOUNT0000000000"), PB_ERR_OK);
+    assert_int_equal(pb_chain_verifier_init(&v, "01HZOTHERACCOUNT0000000000", NULL), PB_ERR_OK);
     assert_int_equal(pb_chain_verify_next(&v, &chain[0].e, chain[0].prev, chain[0].hash),
                      PB_ERR_INVALID);
-    assert_int_equal(pb_chain_verifier_init(&v, NULL), PB_ERR_INVALID);
+    assert_int_equal(pb_chain_verifier_init(&v, NULL, NULL), PB_ERR_INVALID);
     char longid[PB_CHAIN_ACCOUNT_MAX + 2];
     memset(longid, 'A', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
-    assert_int_equal(pb_chain_verifier_init(&v, longid), PB_ERR_INVALID);
+    assert_int_equal(pb_chain_verifier_init(&v, longid, NULL), PB_ERR_INVALID);
 }
 
 static struct pb_chain_event
@@ -411,8 +414,8 @@ encoding_is_unambiguous(void **state)
     e1.list_id = "c";
     e2.contact_id = "a";
     e2.list_id = "bc";
-    pb_chain_hash(prev, &e1, a);
-    pb_chain_hash(prev, &e2, b);
+    pb_chain_hash(NULL, prev, &e1, a);
+    pb_chain_hash(NULL, prev, &e2, b);
     assert_memory_not_equal(a, b, 32);
 
     /* A boundary moved between a string and the empty string after it. */
@@ -422,8 +425,8 @@ encoding_is_unambiguous(void **state)
     e1.actor = "";
     e2.channel = "";
     e2.actor = "form";
-    pb_chain_hash(prev, &e1, a);
-    pb_chain_hash(prev, &e2, b);
+    pb_chain_hash(NULL, prev, &e1, a);
+    pb_chain_hash(NULL, prev, &e2, b);
     assert_memory_not_equal(a, b, 32);
 
     /* NULL and "" differ, in every string field. */
@@ -436,31 +439,31 @@ encoding_is_unambiguous(void **state)
                              &e2.statement_id, &e2.channel, &e2.actor};
         *s1[f] = NULL;
         *s2[f] = "";
-        pb_chain_hash(prev, &e1, a);
-        pb_chain_hash(prev, &e2, b);
+        pb_chain_hash(NULL, prev, &e1, a);
+        pb_chain_hash(NULL, prev, &e2, b);
         assert_memory_not_equal(a, b, 32);
     }
     e1 = fixed_event();
     e2 = fixed_event();
     e1.account_id = NULL;
     e2.account_id = "";
-    pb_chain_hash(prev, &e1, a);
-    pb_chain_hash(prev, &e2, b);
+    pb_chain_hash(NULL, prev, &e1, a);
+    pb_chain_hash(NULL, prev, &e2, b);
     assert_memory_not_equal(a, b, 32);
 
     /* The account, the prev hash and the sign of integers are all hashed. */
     e1 = fixed_event();
-    pb_chain_hash(prev, &e1, a);
+    pb_chain_hash(NULL, prev, &e1, a);
     e1.account_id = "01HZX3K9V8W2Q4R6T8Y0A2C4E7";
-    pb_chain_hash(prev, &e1, b);
+    pb_chain_hash(NULL, prev, &e1, b);
     assert_memory_not_equal(a, b, 32);
     e1 = fixed_event();
     prev[0] = 1;
-    pb_chain_hash(prev, &e1, b);
+    pb_chain_hash(NULL, prev, &e1, b);
     assert_memory_not_equal(a, b, 32);
     prev[0] = 0;
     e1.at = -e1.at;
-    pb_chain_hash(prev, &e1, b);
+    pb_chain_hash(NULL, prev, &e1, b);
     assert_memory_not_equal(a, b, 32);
 
     /* Personal fields are not. */
@@ -468,13 +471,13 @@ encoding_is_unambiguous(void **state)
     e1.client_addr = NULL;
     e1.user_agent = "something else";
     e1.note = "a note";
-    pb_chain_hash(prev, &e1, b);
+    pb_chain_hash(NULL, prev, &e1, b);
     assert_memory_equal(a, b, 32);
 
     /* The output may overwrite the prev hash in place. */
     unsigned char inplace[32] = {0};
     e1 = fixed_event();
-    pb_chain_hash(inplace, &e1, inplace);
+    pb_chain_hash(NULL, inplace, &e1, inplace);
     assert_memory_equal(inplace, a, 32);
 }
 
@@ -498,11 +501,87 @@ known_answer(void **state)
     for (int i = 0; i < 32; i++)
         prev[i] = (unsigned char)i;
     struct pb_chain_event e = fixed_event();
-    pb_chain_hash(prev, &e, out);
+    pb_chain_hash(NULL, prev, &e, out);
     char hex[65];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", out[i]);
     assert_string_equal(hex, expected);
+}
+
+/* Opens a data key for `account` under a test master key `master_hex`. */
+static struct pb_data_key *
+test_key(const char *master_hex, struct pb_keys **keys)
+{
+    char why[PB_WHY_MAX];
+    setenv("POSTBODE_MASTER_KEY", master_hex, 1);
+    assert_int_equal(pb_keys_load("/nonexistent", keys, why), PB_ERR_OK);
+    unsetenv("POSTBODE_MASTER_KEY");
+    unsigned char *wrapped = NULL;
+    size_t len = 0;
+    struct pb_data_key *key = NULL;
+    assert_int_equal(pb_keys_new_data_key(*keys, account, &wrapped, &len), PB_ERR_OK);
+    assert_int_equal(pb_keys_open_data_key(*keys, account, wrapped, len, &key), PB_ERR_OK);
+    free(wrapped);
+    return key;
+}
+
+/*
+ * With the account's key, a chain rewritten by someone who knows the format
+ * but not the key (recomputing every hash unkeyed) no longer verifies.
+ */
+static void
+keyed_chain_cannot_be_forged_without_the_key(void **state)
+{
+    (void)state;
+    struct pb_keys *keys = NULL;
+    struct pb_data_key *key =
+        test_key("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", &keys);
+    memset(chain, 0, sizeof(chain));
+    build_chain();
+    /* Hash the chain as the product does: keyed. */
+    for (int i = 0; i < N; i++) {
+        if (i > 0)
+            memcpy(chain[i].prev, chain[i - 1].hash, 32);
+        pb_chain_hash(key, chain[i].prev, &chain[i].e, chain[i].hash);
+    }
+    struct pb_chain_verifier v;
+    assert_int_equal(pb_chain_verifier_init(&v, account, key), PB_ERR_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash),
+                         PB_ERR_OK);
+
+    /* A forger edits event 40 and recomputes the rest of the chain, without the key. */
+    chain[39].e.type = "unsubscribed";
+    for (int i = 39; i < N; i++) {
+        if (i > 0)
+            memcpy(chain[i].prev, chain[i - 1].hash, 32);
+        pb_chain_hash(NULL, chain[i].prev, &chain[i].e, chain[i].hash);
+    }
+    assert_int_equal(pb_chain_verifier_init(&v, account, key), PB_ERR_OK);
+    bool failed_at_40 = false;
+    for (int i = 0; i < N; i++)
+        if (pb_chain_verify_next(&v, &chain[i].e, chain[i].prev, chain[i].hash) != PB_ERR_OK &&
+            i == 39)
+            failed_at_40 = true;
+    assert_true(failed_at_40);
+
+    /* Another account's key (another master key) does not verify the genuine chain either. */
+    struct pb_keys *other_keys = NULL;
+    struct pb_data_key *other =
+        test_key("ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", &other_keys);
+    build_chain();
+    for (int i = 0; i < N; i++) {
+        if (i > 0)
+            memcpy(chain[i].prev, chain[i - 1].hash, 32);
+        pb_chain_hash(key, chain[i].prev, &chain[i].e, chain[i].hash);
+    }
+    assert_int_equal(pb_chain_verifier_init(&v, account, other), PB_ERR_OK);
+    assert_int_equal(pb_chain_verify_next(&v, &chain[0].e, chain[0].prev, chain[0].hash),
+                     PB_ERR_INVALID);
+    pb_data_key_free(other);
+    pb_keys_free(other_keys);
+    pb_data_key_free(key);
+    pb_keys_free(keys);
 }
 
 int
@@ -519,6 +598,9 @@ main(void)
         cmocka_unit_test(first_failure_is_kept),
         cmocka_unit_test(encoding_is_unambiguous),
         cmocka_unit_test(known_answer),
+        cmocka_unit_test(keyed_chain_cannot_be_forged_without_the_key),
     };
+    if (sodium_init() < 0)
+        return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,4 +386,10 @@ const struct pb_store_ops pb_store_postgres = {
     .event_list_for_contact = pb_pg_event_list_for_contact,
     .event_scan = pb_pg_event_scan,
     .event_wipe_personal = pb_pg_event_wipe_personal,
+    .event_head = pb_pg_event_head,
+    .job_insert = pb_pg_job_insert,
+    .job_get = pb_pg_job_get,
+    .job_claim = pb_pg_job_claim,
+    .job_checkpoint = pb_pg_job_checkpoint,
+    .job_finish = pb_pg_job_finish,
 };

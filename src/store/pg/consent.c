@@ -178,6 +178,14 @@ pb_pg_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
         pb_debug("postgres %s: consent event %lld exists already", c->where, (long long)event->seq);
         return PB_QS_SOFT_ERROR;
     }
+    const char *const head_params[] = {event->account_id, seq, hash};
+    qs = pb_pg_exec_change(c, PB_PG_EVENT_HEAD_PUT, "pb_event_head_put",
+                           "INSERT INTO consent_heads (account_id, seq, hash)"
+                           " VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT (account_id)"
+                           " DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                           3, head_params);
+    if (qs < 0)
+        return qs;
     if (personal == NULL)
         return qs;
     const char *const personal_params[] = {
@@ -282,4 +290,34 @@ pb_pg_event_wipe_personal(struct pb_conn *conn, const char *account_id, const ch
         " WHERE account_id = $1 AND event_id IN"
         " (SELECT id FROM consent_events WHERE account_id = $1 AND contact_id = $2)",
         2, params);
+}
+
+enum pb_qs
+pb_pg_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                 unsigned char hash[PB_EVENT_HASH_BYTES])
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    const char *const params[] = {account_id};
+    PGresult *res;
+    *seq = 0;
+    enum pb_qs qs = pb_pg_exec(c, PB_PG_EVENT_HEAD_GET, "pb_event_head_get",
+                               "SELECT seq, encode(hash, 'hex') FROM consent_heads"
+                               " WHERE account_id = $1",
+                               1, params, &res);
+    if (qs < 0)
+        return qs;
+    if (PQntuples(res) == 0) {
+        qs = PB_QS_NONE;
+    } else {
+        size_t len = 0;
+        *seq = pb_pg_int64(res, 0, 0);
+        if (pb_pg_bytes(res, 0, 1, hash, PB_EVENT_HASH_BYTES, &len) && len == PB_EVENT_HASH_BYTES) {
+            qs = PB_QS_ONE;
+        } else {
+            pb_error("postgres: a consent_heads row has a hash of the wrong size");
+            qs = PB_QS_HARD_ERROR;
+        }
+    }
+    PQclear(res);
+    return qs;
 }

@@ -97,6 +97,14 @@ enum pb_pg_stmt {
     PB_PG_EVENT_LIST_FOR_CONTACT,
     PB_PG_EVENT_SCAN,
     PB_PG_EVENT_WIPE_PERSONAL,
+    PB_PG_EVENT_HEAD_PUT,
+    PB_PG_EVENT_HEAD_GET,
+    PB_PG_JOB_INSERT,
+    PB_PG_JOB_GET,
+    PB_PG_JOB_DUE,
+    PB_PG_JOB_LEASE,
+    PB_PG_JOB_CHECKPOINT,
+    PB_PG_JOB_FINISH,
     PB_PG_COUNT
 };
 
@@ -411,6 +419,24 @@ enum pb_qs
 pb_pg_event_scan(struct pb_conn *conn, const char *account_id, int64_t after_seq, int limit,
                  pb_consent_event_cb cb, void *cls);
 enum pb_qs
+pb_pg_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                 unsigned char hash[PB_EVENT_HASH_BYTES]);
+enum pb_qs
 pb_pg_event_wipe_personal(struct pb_conn *conn, const char *account_id, const char *contact_id);
+
+/* jobs.c */
+enum pb_qs
+pb_pg_job_insert(struct pb_conn *conn, const struct pb_job *job);
+enum pb_qs
+pb_pg_job_get(struct pb_conn *conn, const char *account_id, const char *id, struct pb_job *out);
+enum pb_qs
+pb_pg_job_claim(struct pb_conn *conn, int64_t now, const char *owner, int64_t lease_until,
+                const char *kinds, struct pb_job *out);
+enum pb_qs
+pb_pg_job_checkpoint(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
+                     const char *cursor, int64_t done, int64_t total, int64_t lease_until);
+enum pb_qs
+pb_pg_job_finish(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
+                 const char *state, const char *result, const char *error);
 
 #endif

@@ -311,4 +311,10 @@ const struct pb_store_ops pb_store_sqlite = {
     .event_list_for_contact = pb_sqlite_event_list_for_contact,
     .event_scan = pb_sqlite_event_scan,
     .event_wipe_personal = pb_sqlite_event_wipe_personal,
+    .event_head = pb_sqlite_event_head,
+    .job_insert = pb_sqlite_job_insert,
+    .job_get = pb_sqlite_job_get,
+    .job_claim = pb_sqlite_job_claim,
+    .job_checkpoint = pb_sqlite_job_checkpoint,
+    .job_finish = pb_sqlite_job_finish,
 };

@@ -4,6 +4,8 @@
  */
 #include "store/sqlite/sqlite_internal.h"
 
+#include <string.h>
+
 #include "core/log.h"
 
 /* Whether evidence `id` is the account's: PB_QS_ONE, PB_QS_NONE or an error. */
@@ -193,6 +195,18 @@ pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *even
         pb_debug("sqlite %s: consent event %lld exists already", c->path, (long long)event->seq);
         return PB_QS_SOFT_ERROR; /* another writer appended this seq first */
     }
+    qs = pb_sqlite_prepare(c, PB_SQ_EVENT_HEAD_PUT,
+                           "INSERT INTO consent_heads (account_id, seq, hash) VALUES (?1, ?2, ?3)"
+                           " ON CONFLICT (account_id) DO UPDATE"
+                           " SET seq = excluded.seq, hash = excluded.hash",
+                           &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, event->account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, event->seq);
+    sqlite3_bind_blob(st, 3, event->hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
+    if ((qs = pb_sqlite_step_change(c, st, "event head")) < 0)
+        return qs;
     if (personal == NULL)
         return qs;
 
@@ -323,4 +337,35 @@ pb_sqlite_event_wipe_personal(struct pb_conn *conn, const char *account_id, cons
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, contact_id, -1, SQLITE_STATIC);
     return pb_sqlite_step_change(c, st, "event wipe personal");
+}
+
+enum pb_qs
+pb_sqlite_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                     unsigned char hash[PB_EVENT_HASH_BYTES])
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    *seq = 0;
+    enum pb_qs qs = pb_sqlite_prepare(
+        c, PB_SQ_EVENT_HEAD_GET, "SELECT seq, hash FROM consent_heads WHERE account_id = ?1", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        qs = PB_QS_NONE;
+    } else if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == PB_EVENT_HASH_BYTES) {
+            memcpy(hash, sqlite3_column_blob(st, 1), PB_EVENT_HASH_BYTES);
+            qs = PB_QS_ONE;
+        } else {
+            pb_error("sqlite: a consent_heads row has a hash of the wrong size");
+            qs = PB_QS_HARD_ERROR;
+        }
+    } else {
+        qs = pb_sqlite_fail(c, rc, "event head");
+    }
+    sqlite3_reset(st);
+    return qs;
 }

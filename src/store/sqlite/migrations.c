@@ -185,6 +185,32 @@ static const char *const migrations[] = {
     "  client_ip TEXT,"
     "  user_agent TEXT,"
     "  note TEXT);",
+    /* 4: jobs, long tasks under a lease (issue 5). */
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),"
+    "  progress_done BIGINT NOT NULL DEFAULT 0,"
+    "  progress_total BIGINT NOT NULL DEFAULT 0,"
+    "  cursor TEXT,"
+    "  result TEXT,"
+    "  error TEXT,"
+    "  lease_owner TEXT,"
+    "  lease_until BIGINT NOT NULL DEFAULT 0,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE INDEX jobs_claim ON jobs(state, lease_until);"
+    "CREATE INDEX jobs_account ON jobs(account_id, id);",
+    /* 5: the head of each account's consent chain, so removing the newest events shows. */
+    "CREATE TABLE consent_heads ("
+    "  account_id TEXT PRIMARY KEY,"
+    "  seq BIGINT NOT NULL,"
+    "  hash BLOB NOT NULL);"
+    "INSERT INTO consent_heads (account_id, seq, hash)"
+    "  SELECT account_id, seq, hash FROM consent_events e"
+    "  WHERE seq = (SELECT max(seq) FROM consent_events WHERE account_id = e.account_id);",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,0 +1,57 @@
+/*
+ * The job runner: threads of `postbode serve` that take jobs (imports,
+ * exports, re-sealing, erasures) from the database under a lease, run them
+ * one bounded step at a time and checkpoint after each step, so that a job
+ * survives a crash or a restart (another node, or this one again, takes it
+ * over when the lease runs out) and never runs on two nodes at once.
+ */
+#ifndef PB_JOBS_RUNNER_H
+#define PB_JOBS_RUNNER_H
+
+#include "model/app.h"
+#include "store/store.h"
+
+enum pb_job_step {
+    PB_JOB_MORE,   /* a batch done; call again from job->cursor */
+    PB_JOB_DONE,   /* finished; job->result holds the outcome (JSON, or "") */
+    PB_JOB_FAILED, /* stopped for good; `why` says why */
+};
+
+/*
+ * A kind of job. `step` does one bounded batch (e.g. 500 rows in its own
+ * transaction) from job->cursor and job->progress_*, and moves them on. It
+ * must be idempotent per batch: a crash between its transaction and the
+ * runner's checkpoint runs that batch again. It must not take longer than a
+ * fraction of the lease (60 s).
+ */
+struct pb_job_kind {
+    const char *name; /* no commas; at most PB_JOB_KIND_MAX bytes */
+    enum pb_job_step (*step)(struct pb_app *app, struct pb_job *job, char why[PB_WHY_MAX]);
+};
+
+/*
+ * Adds a kind to the process's registry (start-up only, before
+ * pb_runner_start); a kind of the same name is replaced. PB_ERR_INVALID for
+ * a bad name, PB_ERR_TOO_LARGE when the registry is full.
+ */
+enum pb_err
+pb_runner_register(const struct pb_job_kind *kind);
+
+struct pb_runner;
+
+/*
+ * Starts `threads` runner threads; each leases jobs as "NODE_ID#N". Only
+ * kinds registered here are claimed, so a node never takes a job it cannot run.
+ */
+enum pb_err
+pb_runner_start(struct pb_app *app, const char *node_id, int threads, struct pb_runner **out);
+
+/*
+ * Asks the threads to stop after their current step, waits for them, frees
+ * everything. A job stopped midway keeps its checkpoint and is handed back at
+ * once (its lease ends now), so the next runner resumes it.
+ */
+void
+pb_runner_stop(struct pb_runner *runner);
+
+#endif

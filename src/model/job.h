@@ -1,0 +1,31 @@
+/*
+ * Jobs as the rest of the model sees them: queue one for an account, and
+ * read its state and progress as JSON. The jobs runner (jobs/runner.h)
+ * does the work.
+ */
+#ifndef PB_MODEL_JOB_H
+#define PB_MODEL_JOB_H
+
+#include <jansson.h>
+
+#include "model/app.h"
+
+/*
+ * Queues a job of `kind` for `account_id` with `params_json` (a JSON
+ * object; NULL for "{}"); its new id into `id`. PB_ERR_INVALID for a bad
+ * kind or parameters that are not a JSON object, PB_ERR_TOO_LARGE when they
+ * exceed PB_JOB_PARAMS_MAX.
+ */
+enum pb_err
+pb_job_enqueue(struct pb_app *app, const char *account_id, const char *kind,
+               const char *params_json, char id[PB_ID_LEN + 1]);
+
+/*
+ * The job `id` of `account_id` as {id, kind, state, progress: {done, total},
+ * result, error, created_at, updated_at} (result: the JSON stored, or null;
+ * error: text or null). PB_ERR_NOT_FOUND for a job of another account.
+ */
+enum pb_err
+pb_job_get_json(struct pb_app *app, const char *account_id, const char *id, json_t **out);
+
+#endif
