@@ -109,18 +109,15 @@ pb_pg_statement_get(struct pb_conn *conn, const char *account_id, const char *id
     return PB_QS_ONE;
 }
 
-enum pb_qs
-pb_pg_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
-                 unsigned char hash[PB_EVENT_HASH_BYTES])
+/* Runs a query answering (seq, hex hash) of one account: the newest event, or the head. */
+static enum pb_qs
+seq_and_hash(struct pb_pg_conn *c, enum pb_pg_stmt slot, const char *name, const char *sql,
+             const char *account_id, int64_t *seq, unsigned char hash[PB_EVENT_HASH_BYTES])
 {
-    struct pb_pg_conn *c = pb_pg_conn(conn);
     const char *const params[] = {account_id};
     PGresult *res;
     *seq = 0;
-    enum pb_qs qs = pb_pg_exec(c, PB_PG_EVENT_LAST, "pb_event_last",
-                               "SELECT seq, encode(hash, 'hex') FROM consent_events"
-                               " WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
-                               1, params, &res);
+    enum pb_qs qs = pb_pg_exec(c, slot, name, sql, 1, params, &res);
     if (qs < 0)
         return qs;
     if (PQntuples(res) == 0) {
@@ -131,12 +128,22 @@ pb_pg_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
         if (pb_pg_bytes(res, 0, 1, hash, PB_EVENT_HASH_BYTES, &len) && len == PB_EVENT_HASH_BYTES) {
             qs = PB_QS_ONE;
         } else {
-            pb_error("postgres: a consent_events row has a hash of the wrong size");
+            pb_error("postgres: %s: a hash of the wrong size", name);
             qs = PB_QS_HARD_ERROR;
         }
     }
     PQclear(res);
     return qs;
+}
+
+enum pb_qs
+pb_pg_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                 unsigned char hash[PB_EVENT_HASH_BYTES])
+{
+    return seq_and_hash(pb_pg_conn(conn), PB_PG_EVENT_LAST, "pb_event_last",
+                        "SELECT seq, encode(hash, 'hex') FROM consent_events"
+                        " WHERE account_id = $1 ORDER BY seq DESC LIMIT 1",
+                        account_id, seq, hash);
 }
 
 enum pb_qs
@@ -296,28 +303,8 @@ enum pb_qs
 pb_pg_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
                  unsigned char hash[PB_EVENT_HASH_BYTES])
 {
-    struct pb_pg_conn *c = pb_pg_conn(conn);
-    const char *const params[] = {account_id};
-    PGresult *res;
-    *seq = 0;
-    enum pb_qs qs = pb_pg_exec(c, PB_PG_EVENT_HEAD_GET, "pb_event_head_get",
-                               "SELECT seq, encode(hash, 'hex') FROM consent_heads"
-                               " WHERE account_id = $1",
-                               1, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0) {
-        qs = PB_QS_NONE;
-    } else {
-        size_t len = 0;
-        *seq = pb_pg_int64(res, 0, 0);
-        if (pb_pg_bytes(res, 0, 1, hash, PB_EVENT_HASH_BYTES, &len) && len == PB_EVENT_HASH_BYTES) {
-            qs = PB_QS_ONE;
-        } else {
-            pb_error("postgres: a consent_heads row has a hash of the wrong size");
-            qs = PB_QS_HARD_ERROR;
-        }
-    }
-    PQclear(res);
-    return qs;
+    return seq_and_hash(pb_pg_conn(conn), PB_PG_EVENT_HEAD_GET, "pb_event_head_get",
+                        "SELECT seq, encode(hash, 'hex') FROM consent_heads"
+                        " WHERE account_id = $1",
+                        account_id, seq, hash);
 }

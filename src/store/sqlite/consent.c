@@ -130,17 +130,15 @@ pb_sqlite_statement_get(struct pb_conn *conn, const char *account_id, const char
     return qs;
 }
 
-enum pb_qs
-pb_sqlite_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
-                     unsigned char hash[PB_EVENT_HASH_BYTES])
+/* Runs a query answering (seq, hash) of one account: the newest event, or the head. */
+static enum pb_qs
+seq_and_hash(struct pb_sqlite_conn *c, enum pb_sq_stmt slot, const char *sql,
+             const char *account_id, int64_t *seq, unsigned char hash[PB_EVENT_HASH_BYTES],
+             const char *what)
 {
-    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     *seq = 0;
-    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_EVENT_LAST,
-                                      "SELECT seq, hash FROM consent_events WHERE account_id = ?1"
-                                      " ORDER BY seq DESC LIMIT 1",
-                                      &st);
+    enum pb_qs qs = pb_sqlite_prepare(c, slot, sql, &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -152,14 +150,24 @@ pb_sqlite_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
             len == PB_EVENT_HASH_BYTES) {
             qs = PB_QS_ONE;
         } else {
-            pb_error("sqlite: a consent_events row has a hash of the wrong size");
+            pb_error("sqlite: %s: a hash of the wrong size", what);
             qs = PB_QS_HARD_ERROR;
         }
     } else {
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, "event last");
+        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, what);
     }
     pb_sqlite_done(st);
     return qs;
+}
+
+enum pb_qs
+pb_sqlite_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
+                     unsigned char hash[PB_EVENT_HASH_BYTES])
+{
+    return seq_and_hash(pb_sqlite_conn(conn), PB_SQ_EVENT_LAST,
+                        "SELECT seq, hash FROM consent_events WHERE account_id = ?1"
+                        " ORDER BY seq DESC LIMIT 1",
+                        account_id, seq, hash, "event last");
 }
 
 enum pb_qs
@@ -343,29 +351,7 @@ enum pb_qs
 pb_sqlite_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
                      unsigned char hash[PB_EVENT_HASH_BYTES])
 {
-    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
-    sqlite3_stmt *st;
-    *seq = 0;
-    enum pb_qs qs = pb_sqlite_prepare(
-        c, PB_SQ_EVENT_HEAD_GET, "SELECT seq, hash FROM consent_heads WHERE account_id = ?1", &st);
-    if (qs < 0)
-        return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        qs = PB_QS_NONE;
-    } else if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_bytes(st, 1) == PB_EVENT_HASH_BYTES) {
-            memcpy(hash, sqlite3_column_blob(st, 1), PB_EVENT_HASH_BYTES);
-            qs = PB_QS_ONE;
-        } else {
-            pb_error("sqlite: a consent_heads row has a hash of the wrong size");
-            qs = PB_QS_HARD_ERROR;
-        }
-    } else {
-        qs = pb_sqlite_fail(c, rc, "event head");
-    }
-    sqlite3_reset(st);
-    return qs;
+    return seq_and_hash(pb_sqlite_conn(conn), PB_SQ_EVENT_HEAD_GET,
+                        "SELECT seq, hash FROM consent_heads WHERE account_id = ?1", account_id,
+                        seq, hash, "event head");
 }
