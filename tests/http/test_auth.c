@@ -34,6 +34,7 @@
 #include "model/auth.h"
 #include "model/mfa.h"
 #include "model/outbox.h"
+#include "support/sink.h"
 #include "support/testapp.h"
 #include "support/tmpdir.h"
 
@@ -796,29 +797,11 @@ api_key_bearer(void **state)
 
 /* ---- forgot / reset ---- */
 
-/* Runs a helper script and returns the first line of its output as a number. */
-static int
-run_for_port(const char *command)
-{
-    FILE *p = popen(command, "r");
-    assert_non_null(p);
-    char line[64] = "";
-    char *got = fgets(line, sizeof(line), p);
-    int rc = pclose(p);
-    if (got == NULL || rc != 0)
-        fail_msg("%s failed (%d)", command, rc);
-    return atoi(line);
-}
-
 static int
 sink_start(void)
 {
-    pb_test_tmpdir(sink_dir);
+    int port = pb_test_sink_start(sink_dir);
     sink_running = true;
-    char command[PATH_MAX + 64];
-    snprintf(command, sizeof(command), "tests/support/smtp-sink.sh start %s", sink_dir);
-    int port = run_for_port(command);
-    assert_true(port > 0);
     return port;
 }
 
@@ -828,32 +811,7 @@ sink_stop(void)
     if (!sink_running)
         return;
     sink_running = false;
-    char command[PATH_MAX + 64];
-    snprintf(command, sizeof(command), "tests/support/smtp-sink.sh stop %s", sink_dir);
-    assert_int_equal(system(command), 0);
-    pb_test_rmtree(sink_dir);
-}
-
-/* Decodes a quoted-printable text in place. */
-static void
-qp_decode(char *s)
-{
-    char *out = s;
-    for (char *in = s; *in != '\0';) {
-        if (in[0] == '=' && in[1] == '\r' && in[2] == '\n') {
-            in += 3;
-        } else if (in[0] == '=' && in[1] == '\n') {
-            in += 2;
-        } else if (in[0] == '=' && isxdigit((unsigned char)in[1]) &&
-                   isxdigit((unsigned char)in[2])) {
-            char hex[3] = {in[1], in[2], '\0'};
-            *out++ = (char)strtol(hex, NULL, 16);
-            in += 3;
-        } else {
-            *out++ = *in++;
-        }
-    }
-    *out = '\0';
+    assert_int_equal(pb_test_sink_stop(sink_dir), 0);
 }
 
 /* The mails in the dump directory: how many, and the reset token of the one that has it. */
@@ -879,7 +837,7 @@ read_reset_token(char token[128])
         fclose(f);
         text[n] = '\0';
         assert_null(strstr(text, PASSWORD));
-        qp_decode(text);
+        pb_test_qp_decode(text);
         const char *link = strstr(text, "/reset-password#token=");
         if (link != NULL) {
             link += strlen("/reset-password#token=");
@@ -1004,7 +962,7 @@ static void
 forgot_with_a_dead_relay(void **state)
 {
     (void)state;
-    int port = run_for_port("build/asan/tests/freeport");
+    int port = pb_test_run_for_number("build/asan/tests/freeport");
     assert_true(port > 0);
     app_start(port);
     struct pb_http_client anon = {0};

@@ -33,6 +33,7 @@
 #include "core/clock.h"
 #include "model/account.h"
 #include "model/outbox.h"
+#include "support/sink.h"
 #include "support/testapp.h"
 #include "support/tmpdir.h"
 
@@ -52,38 +53,13 @@ static struct pb_http_client other_owner, std_owner;
 
 /* ---- helpers ---- */
 
-static int
-run_for_port(const char *command)
-{
-    FILE *p = popen(command, "r");
-    assert_non_null(p);
-    char line[64] = "";
-    char *got = fgets(line, sizeof(line), p);
-    int rc = pclose(p);
-    if (got == NULL || rc != 0)
-        fail_msg("%s failed (%d)", command, rc);
-    return atoi(line);
-}
-
-/* The smtp-sink helper: PB_TEST_SMTP_SINK, or the script of the source tree (run from its root). */
-static const char *
-sink_script(void)
-{
-    const char *s = getenv("PB_TEST_SMTP_SINK");
-    return s != NULL ? s : "tests/support/smtp-sink.sh";
-}
-
 static void
 sink_stop(void)
 {
     if (!sink_running)
         return;
     sink_running = false;
-    char command[2 * PATH_MAX + 64];
-    snprintf(command, sizeof(command), "%s stop %s", sink_script(), sink_dir);
-    if (system(command) != 0)
-        fprintf(stderr, "test_users: %s failed\n", command);
-    pb_test_rmtree(sink_dir);
+    pb_test_sink_stop(sink_dir);
 }
 
 /* A request whose reply must have `status`; the reply is kept in `r` (free it). */
@@ -258,28 +234,6 @@ base32_decode(const char *text, unsigned char *out, size_t size)
     return n;
 }
 
-/* Decodes quoted-printable text in place. */
-static void
-qp_decode(char *s)
-{
-    char *out = s;
-    for (char *in = s; *in != '\0';) {
-        if (in[0] == '=' && in[1] == '\r' && in[2] == '\n') {
-            in += 3;
-        } else if (in[0] == '=' && in[1] == '\n') {
-            in += 2;
-        } else if (in[0] == '=' && isxdigit((unsigned char)in[1]) &&
-                   isxdigit((unsigned char)in[2])) {
-            char hex[3] = {in[1], in[2], '\0'};
-            *out++ = (char)strtol(hex, NULL, 16);
-            in += 3;
-        } else {
-            *out++ = *in++;
-        }
-    }
-    *out = '\0';
-}
-
 /*
  * Whether `text` has a header line "To:" (or the envelope's recipient) naming
  * `email` (lower case).
@@ -310,12 +264,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    char command[2 * PATH_MAX + 64];
-    pb_test_tmpdir(sink_dir);
-    snprintf(command, sizeof(command), "%s start %s", sink_script(), sink_dir);
-    int port = run_for_port(command);
-    if (port <= 0)
-        return -1;
+    int port = pb_test_sink_start(sink_dir);
     sink_running = true;
     pb_testapp_start(&t, port);
 
@@ -401,7 +350,7 @@ invitation_is_mailed(void **state)
         text[len] = '\0';
         if (!addressed_to(text, INVITEE))
             continue;
-        qp_decode(text);
+        pb_test_qp_decode(text);
         const char *link = strstr(text, "/reset-password#token=");
         assert_non_null(link);
         /* A real token follows: base64url, 43 characters. */
