@@ -344,29 +344,33 @@ struct session_ctx {
     bool expired;
 };
 
+/* Reads a session with its user and account; every request does this, so it only reads. */
 static enum pb_qs
 session_tx(struct pb_tx *tx, void *cls)
 {
     struct session_ctx *s = cls;
-    s->expired = false;
     enum pb_qs qs = tx->ops->session_get(tx->conn, s->hash, &s->session);
     if (qs <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_UNAUTHENTICATED);
-    if (s->now - s->session.last_seen_at > PB_SESSION_IDLE_SECONDS ||
-        s->now - s->session.created_at > PB_SESSION_ABSOLUTE_SECONDS) {
-        s->expired = true;
-        if ((qs = tx->ops->session_delete(tx->conn, s->hash)) < 0)
-            return qs;
-        return PB_QS_NONE; /* commit the deletion, then answer 401 */
-    }
+    s->expired = s->now - s->session.last_seen_at > PB_SESSION_IDLE_SECONDS ||
+                 s->now - s->session.created_at > PB_SESSION_ABSOLUTE_SECONDS;
+    if (s->expired)
+        return PB_QS_ONE;
     if ((qs = tx->ops->user_get(tx->conn, s->session.user_id, &s->user)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_UNAUTHENTICATED);
     if ((qs = tx->ops->account_get(tx->conn, s->user.account_id, &s->account)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_UNAUTHENTICATED);
-    if (s->now - s->session.last_seen_at >= TOUCH_EVERY_SECONDS &&
-        (qs = tx->ops->session_touch(tx->conn, s->hash, s->now)) < 0)
-        return qs;
     return PB_QS_ONE;
+}
+
+/* The rare write after it: delete an expired session, or note that it was seen. */
+static enum pb_qs
+session_write_tx(struct pb_tx *tx, void *cls)
+{
+    struct session_ctx *s = cls;
+    if (s->expired)
+        return tx->ops->session_delete(tx->conn, s->hash);
+    return tx->ops->session_touch(tx->conn, s->hash, s->now);
 }
 
 /* Fills the principal common to sessions and API keys. */
@@ -393,9 +397,12 @@ pb_auth_session(struct pb_app *app, const char *token, struct pb_principal *out)
     memset(&s, 0, sizeof(s));
     pb_auth_token_hash(token, s.hash);
     s.now = pb_clock_now();
-    /* A write transaction: it may touch the session or delete an expired one. */
-    enum pb_err err = pb_store_tx(app->control, PB_TX_WRITE, session_tx, &s);
+    enum pb_err err = pb_store_tx(app->control, PB_TX_READ, session_tx, &s);
     if (err != PB_ERR_OK)
+        return err;
+    /* last_seen_at is written at most once a minute: requests stay reads. */
+    if ((s.expired || s.now - s.session.last_seen_at >= TOUCH_EVERY_SECONDS) &&
+        (err = pb_store_tx(app->control, PB_TX_WRITE, session_write_tx, &s)) != PB_ERR_OK)
         return err;
     if (s.expired)
         return PB_ERR_UNAUTHENTICATED;
@@ -424,10 +431,14 @@ api_key_tx(struct pb_tx *tx, void *cls)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_UNAUTHENTICATED);
     if ((qs = tx->ops->account_get(tx->conn, k->user.account_id, &k->account)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_UNAUTHENTICATED);
-    if (k->now - k->key.last_used_at >= TOUCH_EVERY_SECONDS &&
-        (qs = tx->ops->api_key_touch(tx->conn, k->key.id, k->now)) < 0)
-        return qs;
     return PB_QS_ONE;
+}
+
+static enum pb_qs
+api_key_touch_tx(struct pb_tx *tx, void *cls)
+{
+    struct key_ctx *k = cls;
+    return tx->ops->api_key_touch(tx->conn, k->key.id, k->now);
 }
 
 enum pb_err
@@ -441,12 +452,13 @@ pb_auth_api_key(struct pb_app *app, const char *token, struct pb_principal *out)
     memset(&k, 0, sizeof(k));
     pb_auth_token_hash(token, k.hash);
     k.now = pb_clock_now();
-    enum pb_err err = pb_store_tx(app->control, PB_TX_WRITE, api_key_tx, &k);
+    enum pb_err err = pb_store_tx(app->control, PB_TX_READ, api_key_tx, &k);
+    if (err == PB_ERR_OK && k.now - k.key.last_used_at >= TOUCH_EVERY_SECONDS)
+        err = pb_store_tx(app->control, PB_TX_WRITE, api_key_touch_tx, &k);
     if (err != PB_ERR_OK)
         return err;
     fill_principal(out, &k.user, &k.account);
     out->via_api_key = true;
-    /* A key was made by a fully logged-in user; it does not bypass forced enrolment. */
     pb_strlcpy(out->api_key_id, k.key.id, sizeof(out->api_key_id));
     return PB_ERR_OK;
 }
