@@ -13,7 +13,7 @@ PKGS    := libmicrohttpd gnutls jansson sqlite3 libpq libsodium inih liboath lib
 TPKGS   := cmocka libcurl
 
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS)) -lcsv -lpthread
 TPKG_CFLAGS := $(shell pkg-config --cflags $(TPKGS))
 TPKG_LIBS   := $(shell pkg-config --libs $(TPKGS))
 

@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"user", pb_cmd_user, "user create --account ID --role ROLE EMAIL [--password-stdin]"},
     {"consent", pb_cmd_consent, "consent search --account ID EMAIL: one person's history"},
     {"verify-log", pb_cmd_verify_log, "verify-log --account ID: check the consent log's chain"},
+    {"import", pb_cmd_import, "import --account ID --list ID --basis B --source TEXT FILE.csv"},
+    {"export", pb_cmd_export, "export --account ID --list ID [--format csv|json]: to stdout"},
 };
 
 static void

@@ -5,6 +5,8 @@
 #ifndef PB_API_API_H
 #define PB_API_API_H
 
+#include <stddef.h>
+
 struct pb_request;
 
 /* GET /healthz: {"status":"ok"}, or 503 when the control store does not answer. */
@@ -120,5 +122,21 @@ pb_api_consent_verify(struct pb_request *req);
 /* jobs.c: the state and progress of a background job of the caller's account. */
 void
 pb_api_jobs_get(struct pb_request *req);
+
+/*
+ * imports.c: POST /imports (multipart: file, list_ids, consent, mode,
+ * columns), its body streamed into the database by pb_api_imports_body;
+ * GET /imports/{id}: progress, counts and the rejected lines.
+ */
+void
+pb_api_imports_body(struct pb_request *req, const char *data, size_t len);
+void
+pb_api_imports_create(struct pb_request *req);
+void
+pb_api_imports_get(struct pb_request *req);
+
+/* exports.c: GET /lists/{id}/export?format=csv|json, streamed. */
+void
+pb_api_lists_export(struct pb_request *req);
 
 #endif

@@ -100,5 +100,9 @@ int
 pb_cmd_consent(int argc, char **argv);
 int
 pb_cmd_verify_log(int argc, char **argv);
+int
+pb_cmd_import(int argc, char **argv);
+int
+pb_cmd_export(int argc, char **argv);
 
 #endif

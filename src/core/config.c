@@ -57,6 +57,7 @@ static const struct key_spec keys[] = {
     STR("mail", "from", mail_from),
     STR("keys", "master_key_file", master_key_file),
     STR("log", "level", log_level),
+    INT("jobs", "lease_seconds", jobs_lease_seconds, 5, 3600),
 };
 
 void
@@ -73,6 +74,7 @@ pb_config_defaults(struct pb_config *config)
     snprintf(config->mail_tls, sizeof(config->mail_tls), "required");
     snprintf(config->mail_from, sizeof(config->mail_from), "Postbode <no-reply@localhost>");
     snprintf(config->log_level, sizeof(config->log_level), "info");
+    config->jobs_lease_seconds = 60;
 }
 
 static const struct key_spec *

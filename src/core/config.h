@@ -35,6 +35,8 @@ struct pb_config {
     char master_key_file[PATH_MAX];
     /* [log] */
     char log_level[16];
+    /* [jobs] */
+    int jobs_lease_seconds; /* a job whose lease is this old is taken over by another runner */
 };
 
 /* Fills in the built-in defaults (data dir ./data, listen 127.0.0.1:8443, ...). */

@@ -71,6 +71,8 @@ pb_request_free(struct pb_request *req)
     sodium_memzero(&req->principal, sizeof(req->principal));
     if (req->deferred != NULL)
         MHD_destroy_response(req->deferred);
+    if (req->upload != NULL && req->upload_free != NULL)
+        req->upload_free(req->upload);
     json_decref(req->json);
     pb_buf_release(&req->body, 0);
     pb_arena_free(req->arena);
@@ -243,4 +245,98 @@ pb_reply_error(struct pb_request *req, enum pb_err err, const char *field, const
         json_object_set_new(body, "field", f);
     }
     pb_reply_json(req, pb_err_status(err), body);
+}
+
+/* ---- streamed replies ---- */
+
+/* What MHD reads a streamed body from (see pb_reply_stream). */
+enum { STREAM_BLOCK = 64 * 1024 };
+
+struct stream {
+    pb_stream_read_fn read;
+    pb_stream_free_fn free_fn;
+    void *cls;
+    char request_id[PB_ID_LEN + 1]; /* for the log lines of the source, on MHD's thread */
+};
+
+/* Runs on MHD's thread; the request id is set for the source's log lines and put back. */
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *s = cls;
+    char prev[40];
+    (void)pos;
+    snprintf(prev, sizeof(prev), "%s", pb_log_request_id());
+    pb_log_set_request_id(s->request_id);
+    ssize_t n = s->read(s->cls, buf, max);
+    pb_log_set_request_id(strcmp(prev, "-") != 0 ? prev : NULL);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
+}
+
+static void
+stream_free(void *cls)
+{
+    struct stream *s = cls;
+    char prev[40];
+    snprintf(prev, sizeof(prev), "%s", pb_log_request_id());
+    pb_log_set_request_id(s->request_id);
+    s->free_fn(s->cls);
+    pb_log_set_request_id(strcmp(prev, "-") != 0 ? prev : NULL);
+    free(s);
+}
+
+/* `attachment; filename="NAME"` with anything but [A-Za-z0-9._-] in NAME replaced by _. */
+static void
+disposition(const char *filename, char out[160])
+{
+    size_t n = (size_t)snprintf(out, 160, "attachment; filename=\"");
+    for (const char *p = filename; *p != '\0' && n < 160 - 3; p++) {
+        char c = *p;
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+        out[n++] = safe ? c : '_';
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+void
+pb_reply_stream(struct pb_request *req, int status, const char *content_type, const char *filename,
+                pb_stream_read_fn read, pb_stream_free_fn free_fn, void *cls)
+{
+    struct stream *s = malloc(sizeof(*s));
+    if (s == NULL) {
+        free_fn(cls);
+        pb_reply_error(req, PB_ERR_NOMEM, NULL, "cannot start the download now");
+        return;
+    }
+    s->read = read;
+    s->free_fn = free_fn;
+    s->cls = cls;
+    snprintf(s->request_id, sizeof(s->request_id), "%s", req->id);
+    /* From here on MHD owns `s`: destroying the response calls stream_free. */
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                                  stream_read, s, stream_free);
+    if (resp == NULL) {
+        stream_free(s);
+        pb_reply_error(req, PB_ERR_NOMEM, NULL, "cannot start the download now");
+        return;
+    }
+    char value[160];
+    int ok = content_type == NULL ||
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES;
+    if (ok && filename != NULL) {
+        disposition(filename, value);
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, value) == MHD_YES;
+    }
+    if (!ok) {
+        MHD_destroy_response(resp);
+        pb_reply_error(req, PB_ERR_NOMEM, NULL, "cannot start the download now");
+        return;
+    }
+    pb_reply_response(req, status, resp);
 }

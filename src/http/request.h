@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -75,6 +76,10 @@ struct pb_request {
     size_t drained; /* body bytes read and dropped after a refusal */
     struct pb_request_pair reply_headers[PB_REQUEST_MAX_HEADERS];
     size_t nreply_headers;
+    /* The state of a streamed body (route->stream_body), freed with the request. */
+    void *upload;
+    void (*upload_free)(void *upload);
+    size_t streamed; /* bytes of body handed to route->stream_body */
 };
 
 /* A new context, or NULL when out of memory. `method` and `path` are copied. */
@@ -136,6 +141,28 @@ pb_reply_bytes(struct pb_request *req, int status, const char *content_type, con
  */
 void
 pb_reply_response(struct pb_request *req, int status, struct MHD_Response *resp);
+
+/*
+ * The source of a streamed body: copies up to `max` bytes into `buf` and
+ * returns how many, 0 at the end, or -1 on an error (the connection is then
+ * closed, so the client sees a cut body, never one that looks whole). It
+ * runs on the server's thread after the handler returned, when the
+ * request's arena is gone: `cls` must own everything it needs.
+ */
+typedef ssize_t (*pb_stream_read_fn)(void *cls, char *buf, size_t max);
+/* Called once when the response is done with: sent whole, cut short, or never sent. */
+typedef void (*pb_stream_free_fn)(void *cls);
+
+/*
+ * Replies with a body of unknown length read from `read` in blocks of
+ * 64 KiB (chunked transfer encoding), as `content_type`; with `filename`
+ * (may be NULL) as a download (Content-Disposition: attachment). Goes
+ * through pb_reply_response like every reply. Takes `cls` over whatever
+ * happens: `free_fn` is called exactly once, also when no reply can be made.
+ */
+void
+pb_reply_stream(struct pb_request *req, int status, const char *content_type, const char *filename,
+                pb_stream_read_fn read, pb_stream_free_fn free_fn, void *cls);
 
 /* Queues a reply deferred while the body was pending (the body is now read). */
 void

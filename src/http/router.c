@@ -340,6 +340,15 @@ pb_router_body(struct pb_request *req, const char *data, size_t len)
 {
     if (req->status != 0 || req->body_too_large)
         return;
+    if (req->route != NULL && req->route->stream_body != NULL) {
+        /* Counted, not kept: the route's own code takes each piece as it comes. */
+        req->streamed += len;
+        if (req->streamed > req->route->body_limit)
+            req->body_too_large = true;
+        else
+            req->route->stream_body(req, data, len);
+        return;
+    }
     if (pb_buf_append(&req->body, data, len) != PB_ERR_OK) {
         /* Keep nothing more: the rest of the body is read and dropped. */
         req->body_too_large = true;

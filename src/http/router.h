@@ -39,6 +39,13 @@ struct pb_route {
     bool csrf;         /* cookie-authenticated calls must carry X-CSRF-Token */
     bool raw_body;     /* the handler reads req->body as it is (no JSON parsing) */
     unsigned flags;    /* PB_ROUTE_* */
+    /*
+     * Set for a body too large to keep in memory (an import's upload): each
+     * piece of the body goes here as it arrives, within body_limit, instead
+     * of into req->body; the handler runs once the whole body is in. It keeps
+     * its state in req->upload.
+     */
+    void (*stream_body)(struct pb_request *req, const char *data, size_t len);
 };
 
 /* The production table (routes.c). */

@@ -5,6 +5,7 @@
 #include "jobs/runner.h"
 
 extern const struct pb_job_kind pb_job_kind_field_reseal;
+extern const struct pb_job_kind pb_job_kind_import;
 
 /* Registers every kind above with the runner. */
 enum pb_err

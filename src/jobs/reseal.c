@@ -41,9 +41,3 @@ reseal_step(struct pb_app *app, struct pb_job *job, char why[PB_WHY_MAX])
 }
 
 const struct pb_job_kind pb_job_kind_field_reseal = {PB_FIELD_RESEAL_JOB, reseal_step};
-
-enum pb_err
-pb_job_kinds_register(void)
-{
-    return pb_runner_register(&pb_job_kind_field_reseal);
-}

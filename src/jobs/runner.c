@@ -11,10 +11,12 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/strutil.h"
+#include "model/job.h"
+#include "model/tenant.h"
 
 enum {
-    LEASE_SECONDS = 60, /* a job is another node's when its lease is this old */
-    IDLE_SECONDS = 1,   /* how often an idle thread looks for work */
+    IDLE_SECONDS = 1, /* how often an idle thread looks for work */
     KINDS_MAX = 32,
     THREADS_MAX = 64,
 };
@@ -37,6 +39,9 @@ struct pb_runner {
     pthread_cond_t wake;
     bool stopping;
     int threads;
+    /* pb_runner_run_job only: told after every step. */
+    void (*progress)(void *cls, const struct pb_job *job);
+    void *progress_cls;
     struct worker workers[];
 };
 
@@ -117,6 +122,7 @@ idle(struct pb_runner *r, int seconds)
 struct claim {
     const char *owner;
     const char *kinds;
+    int64_t lease_seconds;
     struct pb_job *job;
     enum pb_qs qs; /* PB_QS_ONE: a job was taken */
 };
@@ -126,7 +132,7 @@ claim_tx(struct pb_tx *tx, void *cls)
 {
     struct claim *c = cls;
     int64_t now = pb_clock_now();
-    c->qs = tx->ops->job_claim(tx->conn, now, c->owner, now + LEASE_SECONDS, c->kinds, c->job);
+    c->qs = tx->ops->job_claim(tx->conn, now, c->owner, now + c->lease_seconds, c->kinds, c->job);
     return c->qs;
 }
 
@@ -175,18 +181,20 @@ work(struct pb_runner *r, struct worker *w)
         if (step == PB_JOB_MORE) {
             /* Stopping hands the job back at once: its lease ends now. */
             stopping = is_stopping(r);
-            p.lease_until = pb_clock_now() + (stopping ? 0 : LEASE_SECONDS);
+            p.lease_until = pb_clock_now() + (stopping ? 0 : pb_job_lease_seconds(r->app));
         } else {
             p.state = step == PB_JOB_DONE ? "done" : "failed";
             if (step != PB_JOB_DONE)
                 p.error = why[0] ? why : "the job failed";
         }
-        enum pb_err err = pb_store_tx(r->app->control, PB_TX_WRITE, progress_tx, &p);
+        enum pb_err err = pb_tenant_tx(r->app, job->account_id, PB_TX_WRITE, progress_tx, &p);
         if (err != PB_ERR_OK) {
             pb_warn("runner: job %s (%s): cannot save progress: %s; leaving it to its lease",
                     job->id, job->kind, pb_err_hint(err));
             return;
         }
+        if (r->progress != NULL)
+            r->progress(r->progress_cls, job);
         if (p.qs == PB_QS_NONE) {
             pb_warn("runner: job %s (%s): %s lost its lease; dropping it", job->id, job->kind,
                     w->owner);
@@ -219,7 +227,10 @@ run(void *arg)
             idle(r, IDLE_SECONDS);
             continue;
         }
-        struct claim c = {.owner = w->owner, .kinds = names, .job = &w->job};
+        struct claim c = {.owner = w->owner,
+                          .kinds = names,
+                          .lease_seconds = pb_job_lease_seconds(r->app),
+                          .job = &w->job};
         enum pb_err err = pb_store_tx(r->app->control, PB_TX_WRITE, claim_tx, &c);
         if (err != PB_ERR_OK)
             pb_warn("runner: %s cannot claim a job: %s", w->owner, pb_err_hint(err));
@@ -281,4 +292,53 @@ pb_runner_stop(struct pb_runner *runner)
     pthread_cond_destroy(&runner->wake);
     pthread_mutex_destroy(&runner->lock);
     free(runner);
+}
+
+struct claim_one {
+    const char *account_id;
+    const char *id;
+    const char *owner;
+    int64_t lease_seconds;
+    struct pb_job *job;
+    enum pb_qs qs;
+};
+
+static enum pb_qs
+claim_one_tx(struct pb_tx *tx, void *cls)
+{
+    struct claim_one *c = cls;
+    int64_t now = pb_clock_now();
+    c->qs = tx->ops->job_claim_id(tx->conn, now, c->account_id, c->id, c->owner,
+                                  now + c->lease_seconds, c->job);
+    return c->qs;
+}
+
+enum pb_err
+pb_runner_run_job(struct pb_app *app, const char *account_id, const char *id, const char *owner,
+                  void (*progress)(void *cls, const struct pb_job *job), void *cls, bool *ran)
+{
+    *ran = false;
+    if (owner == NULL || owner[0] == '\0' || strlen(owner) > PB_JOB_OWNER_MAX)
+        return PB_ERR_INVALID;
+    struct pb_runner *r = calloc(1, sizeof(*r) + sizeof(r->workers[0]));
+    if (r == NULL)
+        return PB_ERR_NOMEM;
+    r->app = app;
+    r->progress = progress;
+    r->progress_cls = cls;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    struct worker *w = &r->workers[0];
+    w->runner = r;
+    pb_strlcpy(w->owner, owner, sizeof(w->owner));
+    struct claim_one c = {account_id, id, owner, pb_job_lease_seconds(app), &w->job, PB_QS_NONE};
+    enum pb_err err = pb_tenant_tx(app, account_id, PB_TX_WRITE, claim_one_tx, &c);
+    if (err == PB_ERR_OK && c.qs == PB_QS_ONE) {
+        *ran = true;
+        work(r, w);
+    }
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return err;
 }

@@ -54,4 +54,15 @@ pb_runner_start(struct pb_app *app, const char *node_id, int threads, struct pb_
 void
 pb_runner_stop(struct pb_runner *runner);
 
+/*
+ * Runs the job `id` of `account_id` here, in the calling thread, to its
+ * end (for `postbode import`, which runs its own job): claims it under
+ * `owner` and steps it, calling `progress` (may be NULL) after every step.
+ * `*ran` is false when the job could not be claimed (finished already, or
+ * another node holds its lease).
+ */
+enum pb_err
+pb_runner_run_job(struct pb_app *app, const char *account_id, const char *id, const char *owner,
+                  void (*progress)(void *cls, const struct pb_job *job), void *cls, bool *ran);
+
 #endif

@@ -48,6 +48,7 @@ chain_view(const struct pb_consent_event *e, struct pb_chain_event *out)
     out->channel = opt(e->channel);
     out->actor = opt(e->actor);
     out->at = e->at;
+    out->ref = opt(e->ref);
 }
 
 enum pb_qs
@@ -88,6 +89,14 @@ pb_consent_append_tx(struct pb_tx *tx, const struct pb_data_key *key, const char
                    sizeof(personal.user_agent));
     }
     return tx->ops->event_append(tx->conn, &e, &personal);
+}
+
+void
+pb_consent_event_hash(const struct pb_data_key *key, struct pb_consent_event *e)
+{
+    struct pb_chain_event view;
+    chain_view(e, &view);
+    pb_chain_hash(key, e->prev_hash, &view, e->hash);
 }
 
 static size_t
@@ -296,10 +305,10 @@ event_json(void *cls, const struct pb_consent_event *e, const struct pb_consent_
     struct history_ctx *h = cls;
     char at[21];
     pb_clock_format_rfc3339(e->at, at);
-    json_t *item =
-        json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "seq", (json_int_t)e->seq, "id",
-                  e->id, "type", e->type, "at", at, "list_id", opt(e->list_id), "statement_id",
-                  opt(e->statement_id), "channel", opt(e->channel), "actor", opt(e->actor));
+    json_t *item = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "seq",
+                             (json_int_t)e->seq, "id", e->id, "type", e->type, "at", at, "list_id",
+                             opt(e->list_id), "statement_id", opt(e->statement_id), "channel",
+                             opt(e->channel), "actor", opt(e->actor), "ref", opt(e->ref));
     if (item != NULL && p != NULL) {
         if (opt(p->client_ip))
             json_object_set_new(item, "client_ip", json_string(p->client_ip));

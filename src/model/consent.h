@@ -74,6 +74,13 @@ pb_consent_append_tx(struct pb_tx *tx, const struct pb_data_key *key, const char
                      const char *type, const char *contact_id, const char *list_id,
                      const char *statement_id, const struct pb_consent_origin *origin);
 
+/*
+ * Sets e->hash from e->prev_hash and the hashed fields of `e` (`key`: the
+ * account's data key), for callers that append events in batches.
+ */
+void
+pb_consent_event_hash(const struct pb_data_key *key, struct pb_consent_event *e);
+
 /* Verifies the account's whole chain: `*ok`, `*events`, and the first failure in `why`. */
 enum pb_err
 pb_consent_verify(struct pb_app *app, const char *account_id, bool *ok, long *events,

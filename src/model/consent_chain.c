@@ -70,6 +70,13 @@ pb_chain_hash(const struct pb_data_key *key, const unsigned char prev[PB_CHAIN_H
     put_str(&st, e->channel);
     put_str(&st, e->actor);
     put_u64(&st, (uint64_t)e->at);
+    /*
+     * Added after v1 at the end, only when present: events without a
+     * reference keep the encoding (and hashes) they were written with, and
+     * the fixed-size `at` before it keeps the encoding unambiguous.
+     */
+    if (e->ref != NULL)
+        put_str(&st, e->ref);
     crypto_generichash_final(&st, out, PB_CHAIN_HASH_BYTES);
     sodium_memzero(&st, sizeof(st));
 }

@@ -6,7 +6,8 @@
  * where prev_hash is the hash of the account's previous event (32 zero bytes
  * for the first, seq 1). canonical(event) encodes only the non-personal
  * fields, unambiguously: a format tag, then account_id, seq, id, type,
- * contact_id, list_id, statement_id, channel, actor, at, each string as a
+ * contact_id, list_id, statement_id, channel, actor, at, and ref only when
+ * it is not NULL (it came later; older events hash as before), each string as a
  * uint32 big-endian length and its bytes (NULL as length 0xFFFFFFFF with no
  * bytes, distinct from ""), the integers as 8 bytes big-endian. The personal
  * fields (client address, user agent, note) are stored beside the hashed part
@@ -41,7 +42,8 @@ struct pb_chain_event {
     const char *statement_id;
     const char *channel; /* "ui", "api", "cli", "import", "form" */
     const char *actor;
-    int64_t at; /* time of the event, as stored (Unix seconds or ms: the caller's unit) */
+    int64_t at;      /* time of the event, as stored (Unix seconds or ms: the caller's unit) */
+    const char *ref; /* what caused it ("job:ID"), or NULL */
     /* Personal, not hashed: an erasure may wipe them. */
     const char *client_addr;
     const char *user_agent;

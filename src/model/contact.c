@@ -13,17 +13,18 @@
 #include "model/field.h"
 #include "model/tenant.h"
 
-/* Where a sealed value lives: opening it under any other place fails. */
-static void
-email_place(const char *account_id, const char *contact_id, char place[96])
+void
+pb_contact_email_place(const char *account_id, const char *contact_id,
+                       char place[PB_CONTACT_PLACE_MAX])
 {
-    snprintf(place, 96, "contact_email:%s:%s", account_id, contact_id);
+    snprintf(place, PB_CONTACT_PLACE_MAX, "contact_email:%s:%s", account_id, contact_id);
 }
 
-static void
-value_place(const char *account_id, const char *contact_id, const char *key, char place[192])
+void
+pb_contact_value_place(const char *account_id, const char *contact_id, const char *key,
+                       char place[PB_CONTACT_PLACE_MAX])
 {
-    snprintf(place, 192, "contact_field:%s:%s:%s", account_id, contact_id, key);
+    snprintf(place, PB_CONTACT_PLACE_MAX, "contact_field:%s:%s:%s", account_id, contact_id, key);
 }
 
 enum pb_err
@@ -46,12 +47,12 @@ pb_contact_email_index(struct pb_app *app, const char *account_id, const char *e
 static void
 open_email(const struct pb_data_key *key, const struct pb_contact *c, char out[PB_EMAIL_MAX + 1])
 {
-    char place[96];
+    char place[PB_CONTACT_PLACE_MAX];
     size_t len = 0;
     out[0] = '\0';
     if (c->email_sealed_len == 0 || c->email_sealed_len > PB_EMAIL_SEALED_MAX)
         return;
-    email_place(c->account_id, c->id, place);
+    pb_contact_email_place(c->account_id, c->id, place);
     unsigned char plain[PB_EMAIL_SEALED_MAX];
     if (pb_data_key_open(key, place, c->email_sealed, c->email_sealed_len, plain, &len) ==
             PB_ERR_OK &&
@@ -79,10 +80,10 @@ value_json(void *cls, const struct pb_contact_value *v)
     }
     if (!j->reveal)
         return; /* sensitive values only for those who may see them */
-    char place[192];
+    char place[PB_CONTACT_PLACE_MAX];
     unsigned char plain[PB_VALUE_SEALED_MAX];
     size_t len = 0;
-    value_place(v->account_id, v->contact_id, v->field_key, place);
+    pb_contact_value_place(v->account_id, v->contact_id, v->field_key, place);
     if (pb_data_key_open(j->key, place, v->value_sealed, v->value_sealed_len, plain, &len) ==
         PB_ERR_OK)
         json_object_set_new(j->fields, v->field_key, json_stringn((const char *)plain, len));
@@ -202,9 +203,9 @@ write_values_tx(struct pb_tx *tx, struct write_ctx *w, const char *contact_id, j
         pb_strlcpy(cv.contact_id, contact_id, sizeof(cv.contact_id));
         pb_strlcpy(cv.field_key, k, sizeof(cv.field_key));
         if (f.sensitive) {
-            char place[192];
+            char place[PB_CONTACT_PLACE_MAX];
             size_t len = strlen(cv.value_text);
-            value_place(w->account_id, contact_id, k, place);
+            pb_contact_value_place(w->account_id, contact_id, k, place);
             pb_data_key_seal(w->key, place, cv.value_text, len, cv.value_sealed);
             cv.value_sealed_len = pb_sealed_len(len);
             sodium_memzero(cv.value_text, sizeof(cv.value_text));
@@ -335,8 +336,8 @@ pb_contact_create(struct pb_app *app, const struct pb_principal *who,
     pb_id_new(ct->id);
     pb_strlcpy(ct->account_id, who->account_id, sizeof(ct->account_id));
     ct->email_bidx_len = PB_BIDX_MAX;
-    char place[96];
-    email_place(ct->account_id, ct->id, place);
+    char place[PB_CONTACT_PLACE_MAX];
+    pb_contact_email_place(ct->account_id, ct->id, place);
     pb_data_key_seal(c.w.key, place, email, strlen(email), ct->email_sealed);
     ct->email_sealed_len = pb_sealed_len(strlen(email));
     pb_strlcpy(ct->status, "active", sizeof(ct->status));

@@ -96,6 +96,21 @@ json_t *
 pb_contact_to_json_tx(struct pb_tx *tx, const struct pb_data_key *key,
                       const struct pb_contact *contact, bool reveal, bool full);
 
+/*
+ * Where a contact's sealed address and field values live: a sealed value
+ * opens only under the place it was sealed for, so a value copied to
+ * another contact or field does not open. Stored format: never change.
+ */
+#define PB_CONTACT_PLACE_MAX 192
+
+void
+pb_contact_email_place(const char *account_id, const char *contact_id,
+                       char place[PB_CONTACT_PLACE_MAX]);
+
+void
+pb_contact_value_place(const char *account_id, const char *contact_id, const char *key,
+                       char place[PB_CONTACT_PLACE_MAX]);
+
 /* The blind index of an address (normalised, lower-cased) under the account's key. */
 enum pb_err
 pb_contact_email_index(struct pb_app *app, const char *account_id, const char *email,

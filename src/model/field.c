@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/strutil.h"
 #include "core/vec.h"
+#include "model/contact.h"
 #include "model/tenant.h"
 
 enum { LABEL_CHARS = 100, RESEAL_BATCH = 500 };
@@ -252,9 +253,8 @@ reseal_tx(struct pb_tx *tx, void *cls)
         bool sealed = v->value_sealed_len > 0;
         if (sealed == f.sensitive)
             continue; /* already as wanted: an earlier, interrupted run did it */
-        char place[192];
-        snprintf(place, sizeof(place), "contact_field:%s:%s:%s", v->account_id, v->contact_id,
-                 v->field_key);
+        char place[PB_CONTACT_PLACE_MAX];
+        pb_contact_value_place(v->account_id, v->contact_id, v->field_key, place);
         if (f.sensitive) {
             size_t len = strlen(v->value_text);
             pb_data_key_seal(r->dk, place, v->value_text, len, v->value_sealed);

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/strutil.h"
+#include "model/tenant.h"
 
 struct get {
     const char *account_id;
@@ -27,14 +28,34 @@ get_tx(struct pb_tx *tx, void *cls)
     return qs == PB_QS_NONE ? pb_tx_abort(tx, PB_ERR_NOT_FOUND) : qs;
 }
 
+int64_t
+pb_job_lease_seconds(const struct pb_app *app)
+{
+    return app->config != NULL && app->config->jobs_lease_seconds > 0
+               ? app->config->jobs_lease_seconds
+               : 60;
+}
+
 enum pb_err
 pb_job_enqueue(struct pb_app *app, const char *account_id, const char *kind,
                const char *params_json, char id[PB_ID_LEN + 1])
 {
+    char fresh[PB_ID_LEN + 1];
+    pb_id_new(fresh);
+    enum pb_err err = pb_job_enqueue_id(app, account_id, kind, params_json, fresh);
+    if (err == PB_ERR_OK)
+        memcpy(id, fresh, sizeof(fresh));
+    return err;
+}
+
+enum pb_err
+pb_job_enqueue_id(struct pb_app *app, const char *account_id, const char *kind,
+                  const char *params_json, const char *id)
+{
     static struct pb_job zero;
     if (params_json == NULL)
         params_json = "{}";
-    if (!pb_id_valid(account_id) || kind == NULL || kind[0] == '\0' ||
+    if (!pb_id_valid(account_id) || !pb_id_valid(id) || kind == NULL || kind[0] == '\0' ||
         strlen(kind) > PB_JOB_KIND_MAX || strchr(kind, ',') != NULL)
         return PB_ERR_INVALID;
     if (strlen(params_json) > PB_JOB_PARAMS_MAX)
@@ -50,15 +71,13 @@ pb_job_enqueue(struct pb_app *app, const char *account_id, const char *kind,
     if (job == NULL)
         return PB_ERR_NOMEM;
     *job = zero;
-    pb_id_new(job->id);
+    pb_strlcpy(job->id, id, sizeof(job->id));
     pb_strlcpy(job->account_id, account_id, sizeof(job->account_id));
     pb_strlcpy(job->kind, kind, sizeof(job->kind));
     pb_strlcpy(job->params, params_json, sizeof(job->params));
     pb_strlcpy(job->state, "queued", sizeof(job->state));
     job->created_at = job->updated_at = pb_clock_now();
-    enum pb_err err = pb_store_tx(app->control, PB_TX_WRITE, insert_tx, job);
-    if (err == PB_ERR_OK)
-        memcpy(id, job->id, PB_ID_LEN + 1);
+    enum pb_err err = pb_tenant_tx(app, account_id, PB_TX_WRITE, insert_tx, job);
     free(job);
     return err;
 }
@@ -73,7 +92,7 @@ pb_job_get_json(struct pb_app *app, const char *account_id, const char *id, json
     if (job == NULL)
         return PB_ERR_NOMEM;
     struct get g = {.account_id = account_id, .id = id, .job = job};
-    enum pb_err err = pb_store_tx(app->control, PB_TX_READ, get_tx, &g);
+    enum pb_err err = pb_tenant_tx(app, account_id, PB_TX_READ, get_tx, &g);
     if (err != PB_ERR_OK)
         goto out;
     char created[21], updated[21];

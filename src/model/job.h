@@ -20,6 +20,15 @@ enum pb_err
 pb_job_enqueue(struct pb_app *app, const char *account_id, const char *kind,
                const char *params_json, char id[PB_ID_LEN + 1]);
 
+/* How long a job's lease lasts: [jobs] lease_seconds of the configuration (60 by default). */
+int64_t
+pb_job_lease_seconds(const struct pb_app *app);
+
+/* pb_job_enqueue with the id chosen by the caller (an import is known by its upload's id). */
+enum pb_err
+pb_job_enqueue_id(struct pb_app *app, const char *account_id, const char *kind,
+                  const char *params_json, const char *id);
+
 /*
  * The job `id` of `account_id` as {id, kind, state, progress: {done, total},
  * result, error, created_at, updated_at} (result: the JSON stored, or null;

@@ -126,6 +126,7 @@ struct pb_region {
 #define PB_EVENT_HASH_BYTES   32
 #define PB_ACTOR_MAX          64 /* "user:ID", "api_key:ID", "cli", "form" ... */
 #define PB_STATEMENT_EVIDENCE 16 /* evidence ids per consent statement, at most */
+#define PB_EVENT_REF_MAX      64 /* an event's reference to what caused it: "job:ID" */
 
 struct pb_field {
     char account_id[PB_ID_LEN + 1];
@@ -212,6 +213,7 @@ struct pb_consent_event {
     char channel[16];                 /* "ui", "api", "cli", "import", "form" */
     char actor[PB_ACTOR_MAX + 1];
     int64_t at;
+    char ref[PB_EVENT_REF_MAX + 1]; /* what caused it, e.g. "job:ID"; "" (NULL): none */
     unsigned char prev_hash[PB_EVENT_HASH_BYTES];
     unsigned char hash[PB_EVENT_HASH_BYTES];
 };
@@ -272,6 +274,33 @@ struct pb_job {
 };
 
 typedef void (*pb_job_cb)(void *cls, const struct pb_job *job);
+
+/* ---- Imports (issue 5): uploads, rejected lines, and the bulk writes of one batch ---- */
+
+#define PB_IMPORT_CHUNK_BYTES                                                                      \
+    65536 /* plain bytes per stored chunk of an upload (the last: fewer) */
+#define PB_IMPORT_CHUNK_SEALED_MAX (PB_IMPORT_CHUNK_BYTES + 64) /* a chunk with its seal */
+#define PB_REJECT_REASON_MAX       200 /* bytes of the reason a line was rejected */
+
+/* A contact's value in a batch: points into the caller's memory. */
+struct pb_value_ref {
+    const char *contact_id;
+    const char *field_key;
+    const char *text;            /* the plain value, or NULL when sealed */
+    const unsigned char *sealed; /* the sealed value, or NULL when plain */
+    size_t sealed_len;
+};
+
+/* A line of an import that was not imported, and why (never the line's content). */
+struct pb_import_reject {
+    int64_t line; /* 1-based line number in the file where the record starts */
+    char reason[PB_REJECT_REASON_MAX + 1];
+};
+
+typedef void (*pb_import_reject_cb)(void *cls, const struct pb_import_reject *reject);
+
+/* A contact id as the batch operations take them. */
+typedef char pb_id_text[PB_ID_LEN + 1];
 
 struct pb_store_ops {
     const char *name; /* "sqlite" or "postgres" */
@@ -551,7 +580,77 @@ struct pb_store_ops {
      */
     enum pb_qs (*job_finish)(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
                              const char *state, const char *result, const char *error);
+    /*
+     * Takes the job `id` of `account_id` when it is queued or its lease ran
+     * out, as job_claim does (for `postbode import`, which runs its own job).
+     * PB_QS_NONE when it is not there or another owner holds it.
+     */
+    enum pb_qs (*job_claim_id)(struct pb_conn *conn, int64_t now, const char *account_id,
+                               const char *id, const char *owner, int64_t lease_until,
+                               struct pb_job *out);
     /* ---- end of jobs ---- */
+
+    /*
+     * ---- Imports and exports (issue 5) ----
+     * The batch operations do for `n` rows what the single ones do for one,
+     * in as few statements as the backend allows; all run in the caller's
+     * write transaction and filter on `account_id` like the rest.
+     */
+    /* ids[i] gets the id of the account's contact with blind index bidx[i], or "". */
+    enum pb_qs (*contact_find_many)(struct pb_conn *conn, const char *account_id,
+                                    const unsigned char (*bidx)[PB_BIDX_MAX], int n,
+                                    pb_id_text *ids);
+    /* Inserts `n` new contacts (one account's); a blind index already there is a hard error. */
+    enum pb_qs (*contact_insert_many)(struct pb_conn *conn, const struct pb_contact *contacts,
+                                      int n);
+    /* Inserts or replaces `n` values of the account's contacts. */
+    enum pb_qs (*value_put_many)(struct pb_conn *conn, const char *account_id,
+                                 const struct pb_value_ref *values, int n);
+    /*
+     * Subscribes `n` contacts to `list_id` (statement and since written where
+     * the status changes); changed[i] is true where contact i was not
+     * subscribed before. The list's member_count grows by their number.
+     */
+    enum pb_qs (*membership_subscribe_many)(struct pb_conn *conn, const char *account_id,
+                                            const char *list_id, const pb_id_text *contact_ids,
+                                            int n, const char *statement_id, int64_t since,
+                                            bool *changed);
+    /*
+     * Appends `n` events of one account without personal parts, their seq
+     * consecutive after the head and hashes computed by the caller; the head
+     * becomes the last. A seq that exists answers PB_QS_SOFT_ERROR.
+     */
+    enum pb_qs (*event_append_many)(struct pb_conn *conn, const struct pb_consent_event *events,
+                                    int n);
+    /* has[i]: whether contact_ids[i] has an event whose ref is `ref`. */
+    enum pb_qs (*event_ref_exists_many)(struct pb_conn *conn, const char *account_id,
+                                        const char *ref, const pb_id_text *contact_ids, int n,
+                                        bool *has);
+    /* The values of `n` contacts, in contact id then field key order. */
+    enum pb_qs (*value_list_many)(struct pb_conn *conn, const char *account_id,
+                                  const pb_id_text *contact_ids, int n, pb_contact_value_cb cb,
+                                  void *cls);
+
+    /* The sealed chunks of an uploaded file, numbered from 0. Putting chunk n twice replaces it. */
+    enum pb_qs (*import_chunk_put)(struct pb_conn *conn, const char *account_id,
+                                   const char *import_id, int64_t n, const unsigned char *sealed,
+                                   size_t len);
+    /* Chunk n into `out` (room for PB_IMPORT_CHUNK_SEALED_MAX bytes) and its length. */
+    enum pb_qs (*import_chunk_get)(struct pb_conn *conn, const char *account_id,
+                                   const char *import_id, int64_t n, unsigned char *out,
+                                   size_t *len);
+    /* Deletes every chunk of an upload. */
+    enum pb_qs (*import_chunks_delete)(struct pb_conn *conn, const char *account_id,
+                                       const char *import_id);
+    /* Records rejected lines of an import; a line recorded already is left as it is. */
+    enum pb_qs (*import_reject_insert_many)(struct pb_conn *conn, const char *account_id,
+                                            const char *import_id,
+                                            const struct pb_import_reject *rejects, int n);
+    /* Rejected lines in line order after `after_line` (0 for the start), at most `limit`. */
+    enum pb_qs (*import_reject_list)(struct pb_conn *conn, const char *account_id,
+                                     const char *import_id, int64_t after_line, int limit,
+                                     pb_import_reject_cb cb, void *cls);
+    /* ---- end of imports ---- */
 };
 
 extern const struct pb_store_ops pb_store_sqlite;

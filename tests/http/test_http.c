@@ -93,16 +93,17 @@ slow_get(struct pb_request *req)
 }
 
 static const struct pb_route test_routes[] = {
-    {"GET", "/healthz", pb_api_healthz, PB_PERM_PUBLIC, 0, false, false, 0},
-    {"POST", "/api/v1/items", items_create, PB_PERM_PUBLIC, PB_JSON_BODY_LIMIT, false, false, 0},
-    {"GET", "/api/v1/items/{id}", items_get, PB_PERM_PUBLIC, 0, false, false, 0},
-    {"POST", "/api/v1/small", small_post, PB_PERM_PUBLIC, SMALL_LIMIT, false, true, 0},
-    {"GET", "/api/v1/private", private_get, PB_PERM_AUTHENTICATED, 0, false, false, 0},
+    {"GET", "/healthz", pb_api_healthz, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"POST", "/api/v1/items", items_create, PB_PERM_PUBLIC, PB_JSON_BODY_LIMIT, false, false, 0,
+     NULL},
+    {"GET", "/api/v1/items/{id}", items_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"POST", "/api/v1/small", small_post, PB_PERM_PUBLIC, SMALL_LIMIT, false, true, 0, NULL},
+    {"GET", "/api/v1/private", private_get, PB_PERM_AUTHENTICATED, 0, false, false, 0, NULL},
     {"POST", "/api/v1/private", private_get, PB_PERM_SETTINGS_MANAGE, PB_JSON_BODY_LIMIT, true,
-     false, 0},
-    {"GET", "/api/v1/slow", slow_get, PB_PERM_PUBLIC, 0, false, false, 0},
-    {"GET", "/", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0},
-    {"GET", "/{file}", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0},
+     false, 0, NULL},
+    {"GET", "/api/v1/slow", slow_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"GET", "/", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"GET", "/{file}", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
 };
 #define NTEST_ROUTES (sizeof(test_routes) / sizeof(test_routes[0]))
 

@@ -35,7 +35,7 @@
 #include "support/tmpdir.h"
 
 /* The schema version the backends' migrations end at. */
-#define LATEST_VERSION 5
+#define LATEST_VERSION 6
 
 static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
 static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
@@ -3013,7 +3013,7 @@ migrate_from_version_2_keeps_rows(void **state)
 
 /* ---- issue 5: jobs under a lease ---- */
 
-enum job_op_kind { JOB_INSERT, JOB_GET, JOB_CLAIM, JOB_CHECKPOINT, JOB_FINISH };
+enum job_op_kind { JOB_INSERT, JOB_GET, JOB_CLAIM, JOB_CHECKPOINT, JOB_FINISH, JOB_CLAIM_ID };
 
 struct job_op {
     enum job_op_kind kind;
@@ -3044,6 +3044,10 @@ job_op_tx(struct pb_tx *tx, void *cls)
         break;
     case JOB_FINISH:
         o->qs = ops->job_finish(tx->conn, o->now, o->id, o->owner, o->state, o->result, o->error);
+        break;
+    case JOB_CLAIM_ID:
+        o->qs = ops->job_claim_id(tx->conn, o->now, o->account_id, o->id, o->owner, o->lease_until,
+                                  o->job);
         break;
     }
     return o->qs;
@@ -3233,6 +3237,952 @@ concurrent_job_claims_skip_each_others_jobs(void **state)
     pb_store_close(n.other);
 }
 
+static void
+jobs_claim_by_id(void **state)
+{
+    struct fixture *f = *state;
+    open_migrated(f, 1);
+    struct pb_account a, b;
+    insert_account(f->store, &a, "a");
+    insert_account(f->store, &b, "b");
+    static struct pb_job j1, j2, got;
+    make_job(&j1, a.id, "import", 10);
+    make_job(&j2, a.id, "import", 5); /* older: job_claim would take it first */
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j1), PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j2), PB_QS_ONE);
+
+    /* Another account's id, or an unknown one, takes nothing. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 100, .account_id = b.id,
+                         .id = j1.id, .owner = "cli#1", .lease_until = 160, .job = &got),
+                     PB_QS_NONE);
+    char unknown[PB_ID_LEN + 1];
+    pb_id_new(unknown);
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 100, .account_id = a.id,
+                         .id = unknown, .owner = "cli#1", .lease_until = 160, .job = &got),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "queued");
+
+    /* Queued: taken, that job and no other. */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 100, .account_id = a.id,
+                         .id = j1.id, .owner = "cli#1", .lease_until = 160, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j1.id);
+    assert_string_equal(got.account_id, a.id);
+    assert_string_equal(got.kind, "import");
+    assert_string_equal(got.params, "{\"list\":\"x\"}");
+    assert_string_equal(got.state, "running");
+    assert_string_equal(got.lease_owner, "cli#1");
+    assert_int_equal(got.lease_until, 160);
+    assert_int_equal(got.created_at, 10);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "running");
+    assert_string_equal(got.lease_owner, "cli#1");
+    assert_int_equal(got.lease_until, 160);
+    assert_int_equal(got.updated_at, 100);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j2.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "queued");
+
+    /* Held by another owner under a live lease: nothing, and the lease stays. */
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 159, .account_id = a.id,
+                         .id = j1.id, .owner = "n2#0", .lease_until = 219, .job = &got),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.lease_owner, "cli#1");
+    assert_int_equal(got.lease_until, 160);
+
+    /* The lease ran out (lease_until <= now): taken over, the old owner locked out. */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 160, .account_id = a.id,
+                         .id = j1.id, .owner = "n2#0", .lease_until = 220, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, j1.id);
+    assert_string_equal(got.state, "running");
+    assert_string_equal(got.lease_owner, "n2#0");
+    assert_int_equal(got.lease_until, 220);
+    assert_int_equal(JOB(f->store, .kind = JOB_CHECKPOINT, .now = 161, .id = j1.id,
+                         .owner = "cli#1", .done = 1, .lease_until = 221),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 161, .account_id = b.id,
+                         .id = j1.id, .owner = "n3#0", .lease_until = 999, .job = &got),
+                     PB_QS_NONE);
+
+    /* A finished job is never taken again. */
+    assert_int_equal(JOB(f->store, .kind = JOB_FINISH, .now = 170, .id = j1.id, .owner = "n2#0",
+                         .state = "done", .result = "{}"),
+                     PB_QS_ONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_CLAIM_ID, .now = 99999, .account_id = a.id,
+                         .id = j1.id, .owner = "n3#0", .lease_until = 99999 + 60, .job = &got),
+                     PB_QS_NONE);
+    assert_int_equal(JOB(f->store, .kind = JOB_GET, .account_id = a.id, .id = j1.id, .job = &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.state, "done");
+}
+
+/* ---- issue 5: the bulk operations of imports, uploads and rejected lines ---- */
+
+static enum pb_qs
+find_insert_many_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+
+    struct pb_contact one, many[3], theirs, stranger, got;
+    make_contact(&one, a, 1);
+    assert_int_equal(ops->contact_insert(c, &one), PB_QS_ONE);
+    for (int i = 0; i < 3; i++)
+        make_contact(&many[i], a, 2 + (unsigned)i);
+    pb_strlcpy(many[2].pseudonym, "p-2", sizeof(many[2].pseudonym));
+    assert_int_equal(ops->contact_insert_many(c, many, 3), PB_QS_N);
+    assert_int_equal(ops->contact_insert_many(c, many, 0), PB_QS_NONE);
+    /* A blind index is unique per account: b may have one a has. */
+    make_contact(&theirs, b, 2);
+    assert_int_equal(ops->contact_insert_many(c, &theirs, 1), PB_QS_ONE);
+    make_contact(&stranger, b, 50);
+    assert_int_equal(ops->contact_insert(c, &stranger), PB_QS_ONE);
+
+    /* The batch's contacts read back whole, by id and by blind index. */
+    for (int i = 0; i < 3; i++) {
+        memset(&got, 0, sizeof(got));
+        assert_int_equal(ops->contact_get(c, a, many[i].id, &got), PB_QS_ONE);
+        assert_string_equal(got.account_id, a);
+        assert_int_equal(got.email_sealed_len, many[i].email_sealed_len);
+        assert_memory_equal(got.email_sealed, many[i].email_sealed, many[i].email_sealed_len);
+        assert_int_equal(got.email_bidx_len, PB_BIDX_MAX);
+        assert_memory_equal(got.email_bidx, many[i].email_bidx, PB_BIDX_MAX);
+        assert_string_equal(got.status, "active");
+        assert_string_equal(got.pseudonym, i == 2 ? "p-2" : "");
+        assert_int_equal(got.created_at, many[i].created_at);
+        assert_int_equal(got.updated_at, many[i].updated_at);
+    }
+    assert_int_equal(ops->contact_get(c, b, many[0].id, &got), PB_QS_NONE);
+    assert_int_equal(ops->contact_get_by_bidx(c, a, many[1].email_bidx, PB_BIDX_MAX, &got),
+                     PB_QS_ONE);
+    assert_string_equal(got.id, many[1].id);
+
+    /* find_many: known and unknown in one batch, each answer in its place. */
+    unsigned char bidx[5][PB_BIDX_MAX];
+    pb_id_text ids[5];
+    memcpy(bidx[0], many[2].email_bidx, PB_BIDX_MAX);
+    fill(bidx[1], PB_BIDX_MAX, 99 + 1000); /* nobody's */
+    memcpy(bidx[2], one.email_bidx, PB_BIDX_MAX);
+    memcpy(bidx[3], many[0].email_bidx, PB_BIDX_MAX);  /* a's many[0], and b's theirs */
+    memcpy(bidx[4], stranger.email_bidx, PB_BIDX_MAX); /* b's only */
+    const unsigned char(*keys)[PB_BIDX_MAX] = (const unsigned char(*)[PB_BIDX_MAX])bidx;
+    memset(ids, 'x', sizeof(ids));
+    assert_int_equal(ops->contact_find_many(c, a, keys, 5, ids), PB_QS_N);
+    assert_string_equal(ids[0], many[2].id);
+    assert_string_equal(ids[1], "");
+    assert_string_equal(ids[2], one.id);
+    assert_string_equal(ids[3], many[0].id);
+    assert_string_equal(ids[4], "");
+
+    /* b finds its own contacts only. */
+    memset(ids, 'x', sizeof(ids));
+    assert_int_equal(ops->contact_find_many(c, b, keys, 5, ids), PB_QS_N);
+    assert_string_equal(ids[0], "");
+    assert_string_equal(ids[1], "");
+    assert_string_equal(ids[2], "");
+    assert_string_equal(ids[3], theirs.id);
+    assert_string_equal(ids[4], stranger.id);
+
+    /* Nothing known: NONE, and "" written. */
+    memset(ids, 'x', sizeof(ids));
+    assert_int_equal(ops->contact_find_many(c, a, keys + 1, 1, ids), PB_QS_NONE);
+    assert_string_equal(ids[0], "");
+    assert_int_equal(ops->contact_find_many(c, a, keys, 0, ids), PB_QS_NONE);
+    return PB_QS_ONE;
+}
+
+static void
+import_contacts_find_and_insert_many(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, find_insert_many_body, &t);
+}
+
+struct contact_batch {
+    struct pb_contact ct[2];
+    int n;
+};
+
+static enum pb_qs
+insert_many_tx(struct pb_tx *tx, void *cls)
+{
+    struct contact_batch *cb = cls;
+    return tx->ops->contact_insert_many(tx->conn, cb->ct, cb->n);
+}
+
+struct find_case {
+    const char *account_id;
+    unsigned char bidx[3][PB_BIDX_MAX];
+    pb_id_text ids[3];
+};
+
+static enum pb_qs
+find_many_tx(struct pb_tx *tx, void *cls)
+{
+    struct find_case *fc = cls;
+    return tx->ops->contact_find_many(tx->conn, fc->account_id,
+                                      (const unsigned char(*)[PB_BIDX_MAX])fc->bidx, 3, fc->ids);
+}
+
+static void
+import_insert_many_duplicate_bidx_is_hard(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    static struct contact_batch first, again, twice, other;
+    first.n = 1;
+    make_contact(&first.ct[0], t.a.id, 1);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &first), PB_ERR_OK);
+
+    /* A blind index the account has already: a hard error, the whole batch rolled back. */
+    again.n = 2;
+    make_contact(&again.ct[0], t.a.id, 2);
+    make_contact(&again.ct[1], t.a.id, 1);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &again), PB_ERR_STORE_HARD);
+    /* The same blind index twice in one batch: hard too. */
+    twice.n = 2;
+    make_contact(&twice.ct[0], t.a.id, 3);
+    make_contact(&twice.ct[1], t.a.id, 3);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &twice), PB_ERR_STORE_HARD);
+
+    static struct find_case fc;
+    fc.account_id = t.a.id;
+    memcpy(fc.bidx[0], first.ct[0].email_bidx, PB_BIDX_MAX);
+    memcpy(fc.bidx[1], again.ct[0].email_bidx, PB_BIDX_MAX);
+    memcpy(fc.bidx[2], twice.ct[0].email_bidx, PB_BIDX_MAX);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, find_many_tx, &fc), PB_ERR_OK);
+    assert_string_equal(fc.ids[0], first.ct[0].id);
+    assert_string_equal(fc.ids[1], "");
+    assert_string_equal(fc.ids[2], "");
+
+    /* In another account the same blind index is no conflict. */
+    other.n = 1;
+    make_contact(&other.ct[0], t.b.id, 1);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &other), PB_ERR_OK);
+}
+
+/* Values as value_list_many gives them. */
+struct value_rows {
+    struct {
+        char account_id[PB_ID_LEN + 1];
+        char contact_id[PB_ID_LEN + 1];
+        char key[PB_FIELD_KEY_MAX + 1];
+        char text[16];
+        unsigned char sealed[64];
+        size_t sealed_len;
+    } r[16];
+    int count;
+};
+
+static void
+collect_value_row(void *cls, const struct pb_contact_value *v)
+{
+    struct value_rows *rows = cls;
+    assert_true(rows->count < 16);
+    assert_true(v->value_sealed_len <= sizeof(rows->r[0].sealed));
+    pb_strlcpy(rows->r[rows->count].account_id, v->account_id, sizeof(rows->r[0].account_id));
+    pb_strlcpy(rows->r[rows->count].contact_id, v->contact_id, sizeof(rows->r[0].contact_id));
+    pb_strlcpy(rows->r[rows->count].key, v->field_key, sizeof(rows->r[0].key));
+    pb_strlcpy(rows->r[rows->count].text, v->value_text, sizeof(rows->r[0].text));
+    memcpy(rows->r[rows->count].sealed, v->value_sealed, v->value_sealed_len);
+    rows->r[rows->count].sealed_len = v->value_sealed_len;
+    rows->count++;
+}
+
+static enum pb_qs
+values_many_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+
+    struct pb_contact ct[3], ctb;
+    for (int i = 0; i < 3; i++) {
+        make_contact(&ct[i], a, 1 + (unsigned)i);
+        assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
+    }
+    make_contact(&ctb, b, 4);
+    assert_int_equal(ops->contact_insert(c, &ctb), PB_QS_ONE);
+    unsigned char sealed[40];
+    fill(sealed, sizeof(sealed), 7);
+
+    const struct pb_value_ref v[] = {
+        {.contact_id = ct[2].id, .field_key = "zip", .text = "3000"},
+        {.contact_id = ct[0].id, .field_key = "zip", .text = "1000"},
+        {.contact_id = ct[0].id, .field_key = "city", .sealed = sealed, .sealed_len = 40},
+        {.contact_id = ct[1].id, .field_key = "zip", .text = "2000"},
+    };
+    assert_int_equal(ops->value_put_many(c, a, v, 4), PB_QS_N);
+    assert_int_equal(ops->value_put_many(c, a, v, 0), PB_QS_NONE);
+    /* Again: replaced in place, plain to sealed and sealed to plain. */
+    const struct pb_value_ref w[] = {
+        {.contact_id = ct[0].id, .field_key = "zip", .text = "1001"},
+        {.contact_id = ct[1].id, .field_key = "zip", .sealed = sealed, .sealed_len = 20},
+        {.contact_id = ct[0].id, .field_key = "city", .text = "Gent"},
+    };
+    assert_int_equal(ops->value_put_many(c, a, w, 3), PB_QS_N);
+    /* Another account's contact, or a's contacts under b: nothing written. */
+    const struct pb_value_ref x[] = {{.contact_id = ctb.id, .field_key = "zip", .text = "9"}};
+    assert_int_equal(ops->value_put_many(c, a, x, 1), PB_QS_NONE);
+    const struct pb_value_ref y[] = {
+        {.contact_id = ct[2].id, .field_key = "zip", .text = "9"},
+        {.contact_id = ct[2].id, .field_key = "new", .text = "9"},
+    };
+    assert_int_equal(ops->value_put_many(c, b, y, 2), PB_QS_NONE);
+
+    /* value_list_many: contact id then field key order, whatever order they are asked in. */
+    pb_id_text ids[5];
+    pb_strlcpy(ids[0], ct[2].id, sizeof(ids[0]));
+    pb_id_new(ids[1]); /* nobody */
+    pb_strlcpy(ids[2], ct[0].id, sizeof(ids[2]));
+    pb_strlcpy(ids[3], ctb.id, sizeof(ids[3])); /* b's */
+    pb_strlcpy(ids[4], ct[1].id, sizeof(ids[4]));
+    static struct value_rows rows;
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(
+        ops->value_list_many(c, a, (const pb_id_text *)ids, 5, collect_value_row, &rows), PB_QS_N);
+    assert_int_equal(rows.count, 4);
+    char sorted[3][PB_ID_LEN + 1];
+    for (int i = 0; i < 3; i++)
+        memcpy(sorted[i], ct[i].id, sizeof(sorted[i]));
+    qsort(sorted, 3, sizeof(sorted[0]), cmp_ids);
+    int at = 0;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(sorted[i], ct[0].id) == 0) {
+            assert_string_equal(rows.r[at].contact_id, ct[0].id);
+            assert_string_equal(rows.r[at].key, "city");
+            assert_string_equal(rows.r[at].text, "Gent");
+            assert_int_equal(rows.r[at].sealed_len, 0);
+            at++;
+            assert_string_equal(rows.r[at].contact_id, ct[0].id);
+            assert_string_equal(rows.r[at].key, "zip");
+            assert_string_equal(rows.r[at].text, "1001");
+            at++;
+        } else if (strcmp(sorted[i], ct[1].id) == 0) {
+            assert_string_equal(rows.r[at].contact_id, ct[1].id);
+            assert_string_equal(rows.r[at].key, "zip");
+            assert_string_equal(rows.r[at].text, "");
+            assert_int_equal(rows.r[at].sealed_len, 20);
+            assert_memory_equal(rows.r[at].sealed, sealed, 20);
+            at++;
+        } else {
+            assert_string_equal(rows.r[at].contact_id, ct[2].id);
+            assert_string_equal(rows.r[at].key, "zip");
+            assert_string_equal(rows.r[at].text, "3000");
+            at++;
+        }
+    }
+    for (int i = 0; i < rows.count; i++)
+        assert_string_equal(rows.r[i].account_id, a);
+
+    /* Each account sees its own values only. */
+    const struct pb_value_ref z[] = {{.contact_id = ctb.id, .field_key = "zip", .text = "b"}};
+    assert_int_equal(ops->value_put_many(c, b, z, 1), PB_QS_ONE);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(
+        ops->value_list_many(c, b, (const pb_id_text *)ids, 5, collect_value_row, &rows),
+        PB_QS_ONE);
+    assert_string_equal(rows.r[0].contact_id, ctb.id);
+    assert_string_equal(rows.r[0].text, "b");
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(
+        ops->value_list_many(c, a, (const pb_id_text *)&ids[3], 1, collect_value_row, &rows),
+        PB_QS_NONE);
+    assert_int_equal(rows.count, 0);
+    return PB_QS_ONE;
+}
+
+static void
+import_values_put_and_list_many(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, values_many_body, &t);
+}
+
+/* A contact's memberships, whole. */
+struct memberships {
+    struct pb_membership m[4];
+    int count;
+};
+
+static void
+collect_membership_whole(void *cls, const struct pb_membership *m)
+{
+    struct memberships *ms = cls;
+    assert_true(ms->count < 4);
+    ms->m[ms->count++] = *m;
+}
+
+static int64_t
+member_count(const struct pb_store_ops *ops, struct pb_conn *c, const char *account_id,
+             const char *list_id)
+{
+    struct pb_list l;
+    assert_int_equal(ops->list_get(c, account_id, list_id, &l), PB_QS_ONE);
+    return l.member_count;
+}
+
+static enum pb_qs
+subscribe_many_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    const char *statement = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    struct pb_list list, theirs;
+    make_list(&list, a, "News");
+    make_list(&theirs, b, "Theirs");
+    assert_int_equal(ops->list_insert(c, &list), PB_QS_ONE);
+    assert_int_equal(ops->list_insert(c, &theirs), PB_QS_ONE);
+    struct pb_contact ct[5], ctb;
+    for (int i = 0; i < 5; i++) {
+        make_contact(&ct[i], a, 1 + (unsigned)i);
+        assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
+    }
+    make_contact(&ctb, b, 6);
+    assert_int_equal(ops->contact_insert(c, &ctb), PB_QS_ONE);
+    const char *L = list.id;
+    assert_int_equal(ops->membership_put(c, a, L, ct[0].id, "subscribed", "", 10), PB_QS_ONE);
+    assert_int_equal(ops->membership_put(c, a, L, ct[1].id, "unsubscribed", "", 11), PB_QS_ONE);
+    assert_int_equal(member_count(ops, c, a, L), 1);
+
+    /* Only those not subscribed yet change, and count. */
+    pb_id_text ids[4];
+    for (int i = 0; i < 4; i++)
+        pb_strlcpy(ids[i], ct[i].id, sizeof(ids[i]));
+    bool changed[4];
+    memset(changed, 1, sizeof(changed));
+    assert_int_equal(ops->membership_subscribe_many(c, a, L, (const pb_id_text *)ids, 4, statement,
+                                                    100, changed),
+                     PB_QS_N);
+    assert_false(changed[0]);
+    assert_true(changed[1]);
+    assert_true(changed[2]);
+    assert_true(changed[3]);
+    assert_int_equal(member_count(ops, c, a, L), 4);
+
+    /* Statement and since are written where the status changed, and only there. */
+    static struct memberships ms;
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(
+        ops->membership_list_for_contact(c, a, ct[0].id, collect_membership_whole, &ms), PB_QS_ONE);
+    assert_string_equal(ms.m[0].status, "subscribed");
+    assert_string_equal(ms.m[0].statement_id, "");
+    assert_int_equal(ms.m[0].since, 10);
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(
+        ops->membership_list_for_contact(c, a, ct[1].id, collect_membership_whole, &ms), PB_QS_ONE);
+    assert_string_equal(ms.m[0].list_id, L);
+    assert_string_equal(ms.m[0].status, "subscribed");
+    assert_string_equal(ms.m[0].statement_id, statement);
+    assert_int_equal(ms.m[0].since, 100);
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(
+        ops->membership_list_for_contact(c, a, ct[3].id, collect_membership_whole, &ms), PB_QS_ONE);
+    assert_string_equal(ms.m[0].account_id, a);
+    assert_string_equal(ms.m[0].status, "subscribed");
+    assert_int_equal(ms.m[0].since, 100);
+
+    /* The same batch again: nothing changes, the count stays exact. */
+    memset(changed, 1, sizeof(changed));
+    assert_int_equal(ops->membership_subscribe_many(c, a, L, (const pb_id_text *)ids, 4, statement,
+                                                    200, changed),
+                     PB_QS_NONE);
+    for (int i = 0; i < 4; i++)
+        assert_false(changed[i]);
+    assert_int_equal(member_count(ops, c, a, L), 4);
+
+    /* After an unsubscribe, subscribing again changes and counts again. */
+    assert_int_equal(ops->membership_put(c, a, L, ct[2].id, "unsubscribed", "", 300), PB_QS_ONE);
+    assert_int_equal(member_count(ops, c, a, L), 3);
+    pb_strlcpy(ids[0], ct[2].id, sizeof(ids[0]));
+    pb_strlcpy(ids[1], ct[4].id, sizeof(ids[1]));
+    memset(changed, 0, sizeof(changed));
+    assert_int_equal(
+        ops->membership_subscribe_many(c, a, L, (const pb_id_text *)ids, 2, NULL, 400, changed),
+        PB_QS_N);
+    assert_true(changed[0]);
+    assert_true(changed[1]);
+    assert_int_equal(member_count(ops, c, a, L), 5);
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(
+        ops->membership_list_for_contact(c, a, ct[2].id, collect_membership_whole, &ms), PB_QS_ONE);
+    assert_string_equal(ms.m[0].statement_id, "");
+    assert_int_equal(ms.m[0].since, 400);
+
+    /* Another account's list or contact: nothing written, nothing counted. */
+    pb_strlcpy(ids[0], ct[3].id, sizeof(ids[0]));
+    memset(changed, 1, sizeof(changed));
+    assert_int_equal(ops->membership_subscribe_many(c, b, L, (const pb_id_text *)ids, 1, statement,
+                                                    500, changed),
+                     PB_QS_NONE);
+    assert_false(changed[0]);
+    pb_strlcpy(ids[0], ctb.id, sizeof(ids[0]));
+    memset(changed, 1, sizeof(changed));
+    assert_int_equal(ops->membership_subscribe_many(c, a, L, (const pb_id_text *)ids, 1, statement,
+                                                    500, changed),
+                     PB_QS_NONE);
+    assert_false(changed[0]);
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(ops->membership_list_for_contact(c, b, ctb.id, collect_membership_whole, &ms),
+                     PB_QS_NONE);
+    pb_strlcpy(ids[0], ct[0].id, sizeof(ids[0]));
+    memset(changed, 1, sizeof(changed));
+    assert_int_equal(ops->membership_subscribe_many(c, a, theirs.id, (const pb_id_text *)ids, 1,
+                                                    statement, 500, changed),
+                     PB_QS_NONE);
+    assert_false(changed[0]);
+    assert_int_equal(member_count(ops, c, a, L), 5);
+    assert_int_equal(member_count(ops, c, b, theirs.id), 0);
+    memset(&ms, 0, sizeof(ms));
+    assert_int_equal(
+        ops->membership_list_for_contact(c, a, ct[0].id, collect_membership_whole, &ms), PB_QS_ONE);
+    assert_int_equal(ops->membership_subscribe_many(c, a, L, (const pb_id_text *)ids, 0, statement,
+                                                    500, changed),
+                     PB_QS_NONE);
+
+    /* The list's contacts are the five. */
+    struct page page = {0};
+    assert_int_equal(ops->contact_list(c, a, L, "", 10, collect_contact, &page), PB_QS_N);
+    assert_int_equal(page.count, 5);
+    return PB_QS_ONE;
+}
+
+static void
+import_subscribe_many_counts_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, subscribe_many_body, &t);
+}
+
+static enum pb_qs
+events_many_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    char c0[PB_ID_LEN + 1], c1[PB_ID_LEN + 1], c2[PB_ID_LEN + 1];
+    pb_id_new(c0);
+    pb_id_new(c1);
+    pb_id_new(c2);
+
+    /* One event with a ref and a personal part, one without either, one at a time. */
+    struct pb_consent_event first, second, ev[3];
+    struct pb_consent_personal pers = {0};
+    pb_strlcpy(pers.client_ip, "192.0.2.1", sizeof(pers.client_ip));
+    make_event(&first, a, 1, c0);
+    pb_strlcpy(first.ref, "job:one", sizeof(first.ref));
+    assert_int_equal(ops->event_append(c, &first, &pers), PB_QS_ONE);
+    make_event(&second, a, 2, c1);
+    assert_int_equal(ops->event_append(c, &second, NULL), PB_QS_ONE);
+
+    /* Then a batch: consecutive seqs, no personal parts, the head moved to the last. */
+    for (int i = 0; i < 3; i++) {
+        make_event(&ev[i], a, 3 + i, i == 1 ? c1 : c0);
+        pb_strlcpy(ev[i].type, "imported", sizeof(ev[i].type));
+        pb_strlcpy(ev[i].channel, "import", sizeof(ev[i].channel));
+        pb_strlcpy(ev[i].actor, "user:1", sizeof(ev[i].actor));
+        pb_strlcpy(ev[i].ref, "job:two", sizeof(ev[i].ref));
+        pb_strlcpy(ev[i].list_id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", sizeof(ev[i].list_id));
+        pb_strlcpy(ev[i].statement_id, "01ARZ3NDEKTSV4RRFFQ69G5FAW", sizeof(ev[i].statement_id));
+    }
+    assert_int_equal(ops->event_append_many(c, ev, 3), PB_QS_N);
+    int64_t seq = -1;
+    unsigned char hash[PB_EVENT_HASH_BYTES];
+    assert_int_equal(ops->event_head(c, a, &seq, hash), PB_QS_ONE);
+    assert_int_equal(seq, 5);
+    assert_memory_equal(hash, ev[2].hash, sizeof(hash));
+    assert_int_equal(ops->event_last(c, a, &seq, hash), PB_QS_ONE);
+    assert_int_equal(seq, 5);
+    assert_int_equal(ops->event_head(c, b, &seq, hash), PB_QS_NONE);
+    assert_int_equal(ops->event_append_many(c, ev, 0), PB_QS_NONE);
+    assert_int_equal(ops->event_head(c, a, &seq, hash), PB_QS_ONE);
+    assert_int_equal(seq, 5);
+
+    /* The scan gives every event, refs included. */
+    static struct events got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_scan(c, a, 0, 8, collect_event, &got), PB_QS_N);
+    assert_int_equal(got.count, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(got.items[i].seq, i + 1);
+    assert_string_equal(got.items[0].ref, "job:one");
+    assert_string_equal(got.items[1].ref, "");
+    for (int i = 0; i < 3; i++) {
+        const struct pb_consent_event *e = &got.items[2 + i];
+        assert_string_equal(e->ref, "job:two");
+        assert_string_equal(e->id, ev[i].id);
+        assert_string_equal(e->account_id, a);
+        assert_string_equal(e->type, "imported");
+        assert_string_equal(e->contact_id, ev[i].contact_id);
+        assert_string_equal(e->list_id, ev[i].list_id);
+        assert_string_equal(e->statement_id, ev[i].statement_id);
+        assert_string_equal(e->channel, "import");
+        assert_string_equal(e->actor, "user:1");
+        assert_int_equal(e->at, ev[i].at);
+        assert_memory_equal(e->prev_hash, ev[i].prev_hash, PB_EVENT_HASH_BYTES);
+        assert_memory_equal(e->hash, ev[i].hash, PB_EVENT_HASH_BYTES);
+    }
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_scan(c, b, 0, 8, collect_event, &got), PB_QS_NONE);
+
+    /* A contact's history: refs, and empty personal parts for the batch's events. */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->event_list_for_contact(c, a, c0, collect_event, &got), PB_QS_N);
+    assert_int_equal(got.count, 3);
+    assert_int_equal(got.items[0].seq, 1);
+    assert_string_equal(got.items[0].ref, "job:one");
+    assert_string_equal(got.personal[0].client_ip, "192.0.2.1");
+    for (int i = 1; i < 3; i++) {
+        assert_string_equal(got.items[i].ref, "job:two");
+        assert_true(got.has_personal[i]);
+        assert_string_equal(got.personal[i].client_ip, "");
+        assert_string_equal(got.personal[i].user_agent, "");
+        assert_string_equal(got.personal[i].note, "");
+    }
+    assert_int_equal(got.items[1].seq, 3);
+    assert_int_equal(got.items[2].seq, 5);
+
+    /* event_ref_exists_many: per contact, in its place; nothing across accounts. */
+    pb_id_text ids[4];
+    pb_strlcpy(ids[0], c0, sizeof(ids[0]));
+    pb_strlcpy(ids[1], c1, sizeof(ids[1]));
+    pb_strlcpy(ids[2], c2, sizeof(ids[2]));
+    pb_strlcpy(ids[3], c0, sizeof(ids[3]));
+    bool has[4];
+    memset(has, 0, sizeof(has));
+    assert_int_equal(ops->event_ref_exists_many(c, a, "job:two", (const pb_id_text *)ids, 4, has),
+                     PB_QS_N);
+    assert_true(has[0]);
+    assert_true(has[1]);
+    assert_false(has[2]);
+    assert_true(has[3]);
+    memset(has, 1, sizeof(has));
+    assert_int_equal(ops->event_ref_exists_many(c, a, "job:one", (const pb_id_text *)ids, 4, has),
+                     PB_QS_N);
+    assert_true(has[0]);
+    assert_false(has[1]);
+    assert_false(has[2]);
+    assert_true(has[3]);
+    memset(has, 1, sizeof(has));
+    assert_int_equal(ops->event_ref_exists_many(c, a, "job:three", (const pb_id_text *)ids, 4, has),
+                     PB_QS_NONE);
+    for (int i = 0; i < 4; i++)
+        assert_false(has[i]);
+    memset(has, 1, sizeof(has));
+    assert_int_equal(ops->event_ref_exists_many(c, b, "job:two", (const pb_id_text *)ids, 4, has),
+                     PB_QS_NONE);
+    for (int i = 0; i < 4; i++)
+        assert_false(has[i]);
+    return PB_QS_ONE;
+}
+
+static void
+import_event_append_many_and_refs(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, events_many_body, &t);
+}
+
+struct event_batch {
+    struct pb_consent_event ev[2];
+};
+
+static enum pb_qs
+append_many_tx(struct pb_tx *tx, void *cls)
+{
+    struct event_batch *eb = cls;
+    return tx->ops->event_append_many(tx->conn, eb->ev, 2);
+}
+
+/* An account's head and first events. */
+struct chain_probe {
+    const char *account_id;
+    int64_t seq;
+    unsigned char hash[PB_EVENT_HASH_BYTES];
+    enum pb_qs head_qs;
+    struct events got;
+};
+
+static enum pb_qs
+chain_probe_tx(struct pb_tx *tx, void *cls)
+{
+    struct chain_probe *p = cls;
+    memset(&p->got, 0, sizeof(p->got));
+    p->head_qs = tx->ops->event_head(tx->conn, p->account_id, &p->seq, p->hash);
+    if (p->head_qs < 0)
+        return p->head_qs;
+    return tx->ops->event_scan(tx->conn, p->account_id, 0, 8, collect_event, &p->got);
+}
+
+static void
+import_event_append_many_taken_seq_is_soft(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    char contact[PB_ID_LEN + 1];
+    pb_id_new(contact);
+    static struct event_batch first, clash, other;
+    make_event(&first.ev[0], t.a.id, 1, contact);
+    make_event(&first.ev[1], t.a.id, 2, contact);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_many_tx, &first), PB_ERR_OK);
+
+    /* Seq 3 is free, 2 is taken: soft (retried, then given up), nothing of the batch kept. */
+    make_event(&clash.ev[0], t.a.id, 3, contact);
+    make_event(&clash.ev[1], t.a.id, 2, contact);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_many_tx, &clash), PB_ERR_STORE_SOFT);
+    static struct chain_probe p;
+    memset(&p, 0, sizeof(p));
+    p.account_id = t.a.id;
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, chain_probe_tx, &p), PB_ERR_OK);
+    assert_int_equal(p.head_qs, PB_QS_ONE);
+    assert_int_equal(p.seq, 2);
+    assert_memory_equal(p.hash, first.ev[1].hash, PB_EVENT_HASH_BYTES);
+    assert_int_equal(p.got.count, 2);
+    assert_string_equal(p.got.items[0].id, first.ev[0].id);
+    assert_string_equal(p.got.items[1].id, first.ev[1].id);
+
+    /* Another account's seqs are its own. */
+    make_event(&other.ev[0], t.b.id, 1, contact);
+    make_event(&other.ev[1], t.b.id, 2, contact);
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_many_tx, &other), PB_ERR_OK);
+    memset(&p, 0, sizeof(p));
+    p.account_id = t.b.id;
+    assert_int_equal(pb_store_tx(f->store, PB_TX_READ, chain_probe_tx, &p), PB_ERR_OK);
+    assert_int_equal(p.seq, 2);
+    assert_int_equal(p.got.count, 2);
+    assert_string_equal(p.got.items[1].id, other.ev[1].id);
+}
+
+static enum pb_qs
+chunks_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    char upload[PB_ID_LEN + 1], upload2[PB_ID_LEN + 1];
+    pb_id_new(upload);
+    pb_id_new(upload2);
+    static unsigned char big[PB_IMPORT_CHUNK_SEALED_MAX], out[PB_IMPORT_CHUNK_SEALED_MAX];
+    unsigned char small[20];
+    fill(big, sizeof(big), 1);
+    fill(small, sizeof(small), 2);
+    size_t len = 0;
+
+    assert_int_equal(ops->import_chunk_put(c, a, upload, 0, big, sizeof(big)), PB_QS_ONE);
+    assert_int_equal(ops->import_chunk_put(c, a, upload, 1, small, 10), PB_QS_ONE);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 0, out, &len), PB_QS_ONE);
+    assert_int_equal(len, sizeof(big));
+    assert_memory_equal(out, big, sizeof(big));
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 1, out, &len), PB_QS_ONE);
+    assert_int_equal(len, 10);
+    assert_memory_equal(out, small, 10);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 2, out, &len), PB_QS_NONE);
+
+    /* Putting chunk 1 again replaces it. */
+    fill(small, sizeof(small), 3);
+    assert_int_equal(ops->import_chunk_put(c, a, upload, 1, small, sizeof(small)), PB_QS_ONE);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 1, out, &len), PB_QS_ONE);
+    assert_int_equal(len, sizeof(small));
+    assert_memory_equal(out, small, sizeof(small));
+
+    /* Another account neither reads nor deletes them. */
+    assert_int_equal(ops->import_chunk_get(c, b, upload, 0, out, &len), PB_QS_NONE);
+    assert_int_equal(ops->import_chunks_delete(c, b, upload), PB_QS_NONE);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 0, out, &len), PB_QS_ONE);
+
+    /* Deleting takes every chunk of that upload, and of no other. */
+    assert_int_equal(ops->import_chunk_put(c, a, upload2, 0, small, 5), PB_QS_ONE);
+    assert_int_equal(ops->import_chunks_delete(c, a, upload), PB_QS_N);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 0, out, &len), PB_QS_NONE);
+    assert_int_equal(ops->import_chunk_get(c, a, upload, 1, out, &len), PB_QS_NONE);
+    assert_int_equal(ops->import_chunk_get(c, a, upload2, 0, out, &len), PB_QS_ONE);
+    assert_int_equal(len, 5);
+    assert_int_equal(ops->import_chunks_delete(c, a, upload), PB_QS_NONE);
+    return PB_QS_ONE;
+}
+
+static void
+import_chunks_put_get_replace_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, chunks_body, &t);
+}
+
+struct rejects {
+    struct pb_import_reject r[8];
+    int count;
+};
+
+static void
+collect_reject(void *cls, const struct pb_import_reject *reject)
+{
+    struct rejects *rs = cls;
+    assert_true(rs->count < 8);
+    rs->r[rs->count++] = *reject;
+}
+
+static enum pb_qs
+rejects_body(struct pb_tx *tx, void *cls)
+{
+    const struct tenants *t = cls;
+    const struct pb_store_ops *ops = tx->ops;
+    struct pb_conn *c = tx->conn;
+    const char *a = t->a.id, *b = t->b.id;
+    char upload[PB_ID_LEN + 1], other[PB_ID_LEN + 1];
+    pb_id_new(upload);
+    pb_id_new(other);
+
+    const struct pb_import_reject r[] = {
+        {.line = 3, .reason = "reason 3"},
+        {.line = 7, .reason = "reason 7"},
+        {.line = 5, .reason = "reason 5"},
+    };
+    assert_int_equal(ops->import_reject_insert_many(c, a, upload, r, 3), PB_QS_N);
+    /* A line recorded already is left as it is: only line 9 is new. */
+    const struct pb_import_reject again[] = {
+        {.line = 5, .reason = "changed"},
+        {.line = 9, .reason = "reason 9"},
+    };
+    assert_int_equal(ops->import_reject_insert_many(c, a, upload, again, 2), PB_QS_ONE);
+    assert_int_equal(ops->import_reject_insert_many(c, a, upload, again, 2), PB_QS_NONE);
+    assert_int_equal(ops->import_reject_insert_many(c, a, upload, r, 0), PB_QS_NONE);
+
+    /* In line order, by pages. */
+    static struct rejects got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->import_reject_list(c, a, upload, 0, 2, collect_reject, &got), PB_QS_N);
+    assert_int_equal(got.count, 2);
+    assert_int_equal(got.r[0].line, 3);
+    assert_string_equal(got.r[0].reason, "reason 3");
+    assert_int_equal(got.r[1].line, 5);
+    assert_string_equal(got.r[1].reason, "reason 5");
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->import_reject_list(c, a, upload, 5, 2, collect_reject, &got), PB_QS_N);
+    assert_int_equal(got.r[0].line, 7);
+    assert_int_equal(got.r[1].line, 9);
+    assert_string_equal(got.r[1].reason, "reason 9");
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->import_reject_list(c, a, upload, 9, 2, collect_reject, &got), PB_QS_NONE);
+    assert_int_equal(ops->import_reject_list(c, a, upload, 0, 100, collect_reject, &got), PB_QS_N);
+    assert_int_equal(got.count, 4);
+
+    /* Another account, or another import, sees none of them. */
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->import_reject_list(c, b, upload, 0, 10, collect_reject, &got),
+                     PB_QS_NONE);
+    assert_int_equal(ops->import_reject_list(c, a, other, 0, 10, collect_reject, &got), PB_QS_NONE);
+    assert_int_equal(ops->import_reject_insert_many(c, a, other, r, 1), PB_QS_ONE);
+    assert_int_equal(ops->import_reject_list(c, a, other, 0, 10, collect_reject, &got), PB_QS_ONE);
+    assert_int_equal(got.r[0].line, 3);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(ops->import_reject_list(c, a, upload, 0, 100, collect_reject, &got), PB_QS_N);
+    assert_int_equal(got.count, 4);
+    return PB_QS_ONE;
+}
+
+static void
+import_rejects_once_per_line_by_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct tenants t;
+    setup_tenants(f, &t);
+    run_body(f->store, rejects_body, &t);
+}
+
+struct ref_case {
+    const char *account_id, *contact_id;
+    struct pb_consent_event next;
+    struct events got;
+};
+
+static enum pb_qs
+append_and_list_tx(struct pb_tx *tx, void *cls)
+{
+    struct ref_case *rc = cls;
+    memset(&rc->got, 0, sizeof(rc->got));
+    enum pb_qs qs = tx->ops->event_append(tx->conn, &rc->next, NULL);
+    if (qs < 0)
+        return qs;
+    return tx->ops->event_list_for_contact(tx->conn, rc->account_id, rc->contact_id, collect_event,
+                                           &rc->got);
+}
+
+static void
+migrate_from_version_5_keeps_events(void **state)
+{
+    struct fixture *f = *state;
+    const char *account = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    const char *contact = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
+    migrate_to_version(f, 5);
+    char hex[2 * PB_EVENT_HASH_BYTES + 1];
+    for (int i = 0; i < PB_EVENT_HASH_BYTES; i++)
+        memcpy(hex + 2 * i, "ab", 2);
+    hex[2 * PB_EVENT_HASH_BYTES] = '\0';
+    char blob[128], sql[1024];
+    if (is_sqlite(f))
+        snprintf(blob, sizeof(blob), "X'%s'", hex);
+    else
+        snprintf(blob, sizeof(blob), "'\\x%s'::bytea", hex);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO consent_events (account_id, seq, id, type, contact_id, channel, actor,"
+             " at, prev_hash, hash) VALUES ('%s', 1, '01ARZ3NDEKTSV4RRFFQ69G5FAW', 'added', '%s',"
+             " 'ui', 'cli', 7, %s, %s);"
+             "INSERT INTO consent_heads (account_id, seq, hash) VALUES ('%s', 1, %s)",
+             account, contact, blob, blob, account, blob);
+    raw_exec(f->url, sql);
+    open_store(f, 1);
+    assert_int_equal(schema_version(f->store), 5);
+    char why[PB_WHY_MAX] = "";
+    int from = -1, to = -1;
+    assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
+    assert_int_equal(from, 5);
+    assert_int_equal(to, LATEST_VERSION);
+
+    /* The old event has no ref; a new one carries its own. */
+    static struct ref_case rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.account_id = account;
+    rc.contact_id = contact;
+    make_event(&rc.next, account, 2, contact);
+    pb_strlcpy(rc.next.ref, "job:01ARZ3NDEKTSV4RRFFQ69G5FAY", sizeof(rc.next.ref));
+    assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_and_list_tx, &rc), PB_ERR_OK);
+    assert_int_equal(rc.got.count, 2);
+    assert_string_equal(rc.got.items[0].id, "01ARZ3NDEKTSV4RRFFQ69G5FAW");
+    assert_string_equal(rc.got.items[0].ref, "");
+    unsigned char ab[PB_EVENT_HASH_BYTES];
+    memset(ab, 0xab, sizeof(ab));
+    assert_memory_equal(rc.got.items[0].hash, ab, sizeof(ab));
+    assert_string_equal(rc.got.items[1].ref, "job:01ARZ3NDEKTSV4RRFFQ69G5FAY");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Every backend runs these; PostgreSQL adds what only it can do (conflicts, lost connections). */
@@ -3257,7 +4207,12 @@ concurrent_job_claims_skip_each_others_jobs(void **state)
         T(migrate_from_version_1_keeps_accounts), T(tenant_fields_and_values),                     \
         T(tenant_lists_contacts_and_memberships), T(tenant_evidence_and_statements),               \
         T(tenant_consent_log), T(migrate_from_version_2_keeps_rows), T(jobs_insert_and_get),       \
-        T(jobs_claim_lease_checkpoint_and_finish)
+        T(jobs_claim_lease_checkpoint_and_finish), T(jobs_claim_by_id),                            \
+        T(import_contacts_find_and_insert_many), T(import_insert_many_duplicate_bidx_is_hard),     \
+        T(import_values_put_and_list_many), T(import_subscribe_many_counts_changes),               \
+        T(import_event_append_many_and_refs), T(import_event_append_many_taken_seq_is_soft),       \
+        T(import_chunks_put_get_replace_delete), T(import_rejects_once_per_line_by_pages),         \
+        T(migrate_from_version_5_keeps_events)
 
 int
 main(void)

@@ -293,6 +293,59 @@ pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method,
     return out->status;
 }
 
+long
+pb_test_multipart(struct pb_testapp *t, struct pb_http_client *c, const char *path,
+                  const struct pb_test_part *parts, int n, struct pb_http_reply *out)
+{
+    memset(out, 0, sizeof(*out));
+    CURL *curl = curl_easy_init();
+    curl_mime *mime = curl_mime_init(curl);
+    struct curl_slist *headers = NULL;
+    struct body_sink body = {NULL, 0};
+    char url[1024], line[512];
+    for (int i = 0; i < n; i++) {
+        curl_mimepart *part = curl_mime_addpart(mime);
+        curl_mime_name(part, parts[i].name);
+        if (parts[i].data != NULL) {
+            curl_mime_data(part, parts[i].data, parts[i].len);
+            curl_mime_filename(part, "contacts.csv");
+            curl_mime_type(part, "text/csv");
+        } else {
+            curl_mime_data(part, parts[i].value, CURL_ZERO_TERMINATED);
+        }
+    }
+    snprintf(url, sizeof(url), "%s%s", t->base_url, path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, t->config.tls_cert);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+    if (c != NULL && c->cookie[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_COOKIE, c->cookie);
+    if (c != NULL && c->csrf[0] != '\0' && !c->no_csrf) {
+        snprintf(line, sizeof(line), "X-CSRF-Token: %s", c->csrf);
+        headers = curl_slist_append(headers, line);
+    }
+    if (c != NULL && c->bearer[0] != '\0') {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", c->bearer);
+        headers = curl_slist_append(headers, line);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        die("http", curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(headers);
+    curl_mime_free(mime);
+    curl_easy_cleanup(curl);
+    out->body = body.data ? body.data : strdup("");
+    out->json = json_loads(out->body, 0, NULL);
+    return out->status;
+}
+
 void
 pb_http_reply_free(struct pb_http_reply *r)
 {

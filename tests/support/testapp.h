@@ -81,6 +81,19 @@ long
 pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method, const char *path,
              const char *json_body, struct pb_http_reply *out);
 
+/* One part of a multipart/form-data body: a form value, or a file when `data` is set. */
+struct pb_test_part {
+    const char *name;
+    const char *value; /* a form value (when data is NULL) */
+    const void *data;  /* a file's bytes */
+    size_t len;
+};
+
+/* POSTs `n` parts as multipart/form-data (as a browser's form upload). Returns the status. */
+long
+pb_test_multipart(struct pb_testapp *t, struct pb_http_client *c, const char *path,
+                  const struct pb_test_part *parts, int n, struct pb_http_reply *out);
+
 /* The value of a response header (case-insensitive name) into `out`; false when absent. */
 bool
 pb_http_reply_header(const struct pb_http_reply *r, const char *name, char *out, size_t size);

@@ -51,6 +51,14 @@ enum pb_qs
 pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql, int nparams,
            const char *const *params, PGresult **out)
 {
+    return pb_pg_exec_params(c, id, name, sql, nparams, params, NULL, NULL, 0, out);
+}
+
+enum pb_qs
+pb_pg_exec_params(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql,
+                  int nparams, const char *const *params, const int *lengths, const int *formats,
+                  int result_format, PGresult **out)
+{
     PGresult *res;
     enum pb_qs qs;
 
@@ -65,7 +73,7 @@ pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const cha
         PQclear(res);
         c->prepared[id] = true;
     }
-    res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    res = PQexecPrepared(c->pg, name, nparams, params, lengths, formats, result_format);
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         qs = pb_pg_fail(c, res, name);
@@ -392,4 +400,17 @@ const struct pb_store_ops pb_store_postgres = {
     .job_claim = pb_pg_job_claim,
     .job_checkpoint = pb_pg_job_checkpoint,
     .job_finish = pb_pg_job_finish,
+    .job_claim_id = pb_pg_job_claim_id,
+    .contact_find_many = pb_pg_contact_find_many,
+    .contact_insert_many = pb_pg_contact_insert_many,
+    .value_put_many = pb_pg_value_put_many,
+    .membership_subscribe_many = pb_pg_membership_subscribe_many,
+    .event_append_many = pb_pg_event_append_many,
+    .event_ref_exists_many = pb_pg_event_ref_exists_many,
+    .value_list_many = pb_pg_value_list_many,
+    .import_chunk_put = pb_pg_import_chunk_put,
+    .import_chunk_get = pb_pg_import_chunk_get,
+    .import_chunks_delete = pb_pg_import_chunks_delete,
+    .import_reject_insert_many = pb_pg_import_reject_insert_many,
+    .import_reject_list = pb_pg_import_reject_list,
 };

@@ -165,6 +165,7 @@ pb_pg_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
         event->channel,
         event->actor,
         at,
+        pb_pg_opt(event->ref),
         pb_pg_hex(event->prev_hash, PB_EVENT_HASH_BYTES, prev, sizeof(prev)),
         pb_pg_hex(event->hash, PB_EVENT_HASH_BYTES, hash, sizeof(hash)),
     };
@@ -175,10 +176,10 @@ pb_pg_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
     enum pb_qs qs = pb_pg_exec_change(
         c, PB_PG_EVENT_APPEND, "pb_event_append",
         "INSERT INTO consent_events (account_id, seq, id, type, contact_id, list_id,"
-        " statement_id, channel, actor, at, prev_hash, hash)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, decode($11, 'hex'),"
-        " decode($12, 'hex')) ON CONFLICT (account_id, seq) DO NOTHING",
-        12, params);
+        " statement_id, channel, actor, at, ref, prev_hash, hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, decode($12, 'hex'),"
+        " decode($13, 'hex')) ON CONFLICT (account_id, seq) DO NOTHING",
+        13, params);
     if (qs < 0)
         return qs;
     if (qs == PB_QS_NONE) {
@@ -211,7 +212,7 @@ pb_pg_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
 
 #define EVENT_COLUMNS                                                                              \
     "e.account_id, e.seq, e.id, e.type, e.contact_id, e.list_id, e.statement_id, e.channel,"       \
-    " e.actor, e.at, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex')"
+    " e.actor, e.at, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'), e.ref"
 
 /* Calls `cb` for each event row of `res` (with the personal columns when asked), and clears it. */
 static enum pb_qs
@@ -236,10 +237,11 @@ each_event(PGresult *res, bool with_personal, pb_consent_event_cb cb, void *cls)
              prev_len == PB_EVENT_HASH_BYTES && ok;
         ok = pb_pg_bytes(res, i, 11, ev.hash, sizeof(ev.hash), &hash_len) &&
              hash_len == PB_EVENT_HASH_BYTES && ok;
+        ok = pb_pg_opt_text(res, i, 12, ev.ref, sizeof(ev.ref)) && ok;
         if (with_personal) {
-            ok = pb_pg_opt_text(res, i, 12, personal.client_ip, sizeof(personal.client_ip)) && ok;
-            ok = pb_pg_opt_text(res, i, 13, personal.user_agent, sizeof(personal.user_agent)) && ok;
-            ok = pb_pg_opt_text(res, i, 14, personal.note, sizeof(personal.note)) && ok;
+            ok = pb_pg_opt_text(res, i, 13, personal.client_ip, sizeof(personal.client_ip)) && ok;
+            ok = pb_pg_opt_text(res, i, 14, personal.user_agent, sizeof(personal.user_agent)) && ok;
+            ok = pb_pg_opt_text(res, i, 15, personal.note, sizeof(personal.note)) && ok;
         }
         if (!ok) {
             pb_error("postgres: a consent_events row does not fit its struct");

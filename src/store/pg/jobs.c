@@ -162,3 +162,27 @@ pb_pg_job_finish(struct pb_conn *conn, int64_t now, const char *id, const char *
                              " WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
                              6, params);
 }
+
+enum pb_qs
+pb_pg_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id, const char *id,
+                   const char *owner, int64_t lease_until, struct pb_job *out)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    char now_text[24], lease_text[24];
+    PGresult *res;
+    snprintf(now_text, sizeof(now_text), "%lld", (long long)now);
+    snprintf(lease_text, sizeof(lease_text), "%lld", (long long)lease_until);
+
+    /* As job_claim, in one statement: a job another node is claiming right now is skipped. */
+    const char *const params[] = {account_id, id, now_text, owner, lease_text};
+    enum pb_qs qs = pb_pg_exec(
+        c, PB_PG_JOB_CLAIM_ID, "pb_job_claim_id",
+        "UPDATE jobs SET state = 'running', lease_owner = $4, lease_until = $5, updated_at = $3"
+        " WHERE id = (SELECT id FROM jobs WHERE account_id = $1 AND id = $2"
+        " AND (state = 'queued' OR (state = 'running' AND lease_until <= $3))"
+        " FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLUMNS,
+        5, params, &res);
+    if (qs < 0)
+        return qs;
+    return take_job(res, out);
+}

@@ -218,6 +218,23 @@ static const char *const migrations[] = {
     "INSERT INTO consent_heads (account_id, seq, hash)"
     "  SELECT DISTINCT ON (account_id) account_id, seq, hash FROM consent_events"
     "  ORDER BY account_id, seq DESC;",
+    /*
+     * 6: imports (issue 5): what caused an event (the import job), the sealed
+     * chunks of an uploaded file while it is imported, and the lines rejected.
+     */
+    "ALTER TABLE consent_events ADD COLUMN ref TEXT;"
+    "CREATE TABLE import_chunks ("
+    "  account_id TEXT COLLATE \"C\" NOT NULL,"
+    "  import_id TEXT COLLATE \"C\" NOT NULL,"
+    "  n BIGINT NOT NULL,"
+    "  sealed BYTEA NOT NULL,"
+    "  PRIMARY KEY (import_id, n));"
+    "CREATE TABLE import_rejects ("
+    "  account_id TEXT COLLATE \"C\" NOT NULL,"
+    "  import_id TEXT COLLATE \"C\" NOT NULL,"
+    "  line BIGINT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  PRIMARY KEY (import_id, line));",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

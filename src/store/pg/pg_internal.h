@@ -105,6 +105,19 @@ enum pb_pg_stmt {
     PB_PG_JOB_LEASE,
     PB_PG_JOB_CHECKPOINT,
     PB_PG_JOB_FINISH,
+    PB_PG_JOB_CLAIM_ID,
+    PB_PG_CONTACT_FIND_MANY,
+    PB_PG_CONTACT_INSERT_MANY,
+    PB_PG_VALUE_PUT_MANY,
+    PB_PG_MEMBERSHIP_SUBSCRIBE_MANY,
+    PB_PG_EVENT_APPEND_MANY,
+    PB_PG_EVENT_REF_EXISTS_MANY,
+    PB_PG_VALUE_LIST_MANY,
+    PB_PG_IMPORT_CHUNK_PUT,
+    PB_PG_IMPORT_CHUNK_GET,
+    PB_PG_IMPORT_CHUNKS_DELETE,
+    PB_PG_IMPORT_REJECT_INSERT_MANY,
+    PB_PG_IMPORT_REJECT_LIST,
     PB_PG_COUNT
 };
 
@@ -130,6 +143,17 @@ pb_pg_conn(struct pb_conn *conn)
 enum pb_qs
 pb_pg_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql, int nparams,
            const char *const *params, PGresult **out);
+
+/*
+ * pb_pg_exec with each parameter's length and format (NULL `lengths` and
+ * `formats`: all text) and the results' format (0 text, 1 binary): for
+ * binary arrays and blobs, which the statement's SQL must cast to their type
+ * (`$2::bytea[]`) since it is prepared without parameter types.
+ */
+enum pb_qs
+pb_pg_exec_params(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql,
+                  int nparams, const char *const *params, const int *lengths, const int *formats,
+                  int result_format, PGresult **out);
 
 /* Runs a statement that returns no rows (as pb_pg_exec); PB_QS_NONE/ONE/N from the rows changed. */
 enum pb_qs
@@ -204,6 +228,76 @@ pb_pg_rows(int n)
 {
     return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
 }
+
+/* arrays.c: the parameters of a batch statement */
+
+/* Type oids of array elements (PostgreSQL's catalog/pg_type.dat). */
+#define PB_PG_OID_BYTEA 17
+#define PB_PG_OID_INT8  20
+#define PB_PG_OID_TEXT  25
+
+#define PB_PG_PARAMS_MAX 16
+
+/*
+ * The parameters of one statement: text scalars, binary blobs (borrowed),
+ * and binary arrays (copied into `buf`). A failure to build (out of memory,
+ * too large) is kept in `failed` and reported when the statement is run, so
+ * that building needs no checks.
+ */
+struct pb_pg_params {
+    unsigned char *buf;
+    size_t len;
+    size_t cap;
+    bool failed;
+    int n;
+    int expected;                /* elements the open array was begun with */
+    int written;                 /* elements written into it */
+    size_t at[PB_PG_PARAMS_MAX]; /* where an array starts in buf; SIZE_MAX for the others */
+    const char *values[PB_PG_PARAMS_MAX];
+    int lengths[PB_PG_PARAMS_MAX];
+    int formats[PB_PG_PARAMS_MAX];
+};
+
+/* Starts with room for `hint` bytes of arrays (0: none needed). */
+void
+pb_pg_params_init(struct pb_pg_params *p, size_t hint);
+/* A text parameter (NULL: SQL NULL), borrowed until the statement has run. */
+void
+pb_pg_param_text(struct pb_pg_params *p, const char *s);
+/* A binary parameter (a bytea), borrowed until the statement has run. */
+void
+pb_pg_param_blob(struct pb_pg_params *p, const unsigned char *data, size_t len);
+/* Starts a one-dimensional array of `count` elements of type `oid`; the elements follow. */
+void
+pb_pg_array_begin(struct pb_pg_params *p, uint32_t oid, int count);
+void
+pb_pg_array_end(struct pb_pg_params *p);
+/* A text or bytea element of `len` bytes. */
+void
+pb_pg_elem_bytes(struct pb_pg_params *p, const void *data, size_t len);
+/* A text element of at most `max` bytes (NULL: SQL NULL). */
+void
+pb_pg_elem_text(struct pb_pg_params *p, const char *s, size_t max);
+/* A text element, "" and NULL being SQL NULL. */
+void
+pb_pg_elem_opt(struct pb_pg_params *p, const char *s, size_t max);
+/* A bytea element, an empty one being SQL NULL. */
+void
+pb_pg_elem_blob(struct pb_pg_params *p, const unsigned char *data, size_t len);
+void
+pb_pg_elem_int8(struct pb_pg_params *p, int64_t v);
+/*
+ * Runs the prepared statement (as pb_pg_exec_params) with the parameters
+ * built, and frees them. The SQL casts each binary parameter to its type
+ * (`$2::bytea[]`): that is what tells the server how to read the bytes.
+ */
+enum pb_qs
+pb_pg_params_exec(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name, const char *sql,
+                  struct pb_pg_params *p, int result_format, PGresult **out);
+/* The same for a statement returning no rows; NONE/ONE/N from the rows changed. */
+enum pb_qs
+pb_pg_params_exec_change(struct pb_pg_conn *c, enum pb_pg_stmt id, const char *name,
+                         const char *sql, struct pb_pg_params *p);
 
 /* migrations.c */
 enum pb_err
@@ -438,5 +532,44 @@ pb_pg_job_checkpoint(struct pb_conn *conn, int64_t now, const char *id, const ch
 enum pb_qs
 pb_pg_job_finish(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
                  const char *state, const char *result, const char *error);
+enum pb_qs
+pb_pg_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id, const char *id,
+                   const char *owner, int64_t lease_until, struct pb_job *out);
+
+/* imports.c: the batch writes of an import, the chunks of an upload, rejected lines */
+enum pb_qs
+pb_pg_contact_find_many(struct pb_conn *conn, const char *account_id,
+                        const unsigned char (*bidx)[PB_BIDX_MAX], int n, pb_id_text *ids);
+enum pb_qs
+pb_pg_contact_insert_many(struct pb_conn *conn, const struct pb_contact *contacts, int n);
+enum pb_qs
+pb_pg_value_put_many(struct pb_conn *conn, const char *account_id,
+                     const struct pb_value_ref *values, int n);
+enum pb_qs
+pb_pg_membership_subscribe_many(struct pb_conn *conn, const char *account_id, const char *list_id,
+                                const pb_id_text *contact_ids, int n, const char *statement_id,
+                                int64_t since, bool *changed);
+enum pb_qs
+pb_pg_event_append_many(struct pb_conn *conn, const struct pb_consent_event *events, int n);
+enum pb_qs
+pb_pg_event_ref_exists_many(struct pb_conn *conn, const char *account_id, const char *ref,
+                            const pb_id_text *contact_ids, int n, bool *has);
+enum pb_qs
+pb_pg_value_list_many(struct pb_conn *conn, const char *account_id, const pb_id_text *contact_ids,
+                      int n, pb_contact_value_cb cb, void *cls);
+enum pb_qs
+pb_pg_import_chunk_put(struct pb_conn *conn, const char *account_id, const char *import_id,
+                       int64_t n, const unsigned char *sealed, size_t len);
+enum pb_qs
+pb_pg_import_chunk_get(struct pb_conn *conn, const char *account_id, const char *import_id,
+                       int64_t n, unsigned char *out, size_t *len);
+enum pb_qs
+pb_pg_import_chunks_delete(struct pb_conn *conn, const char *account_id, const char *import_id);
+enum pb_qs
+pb_pg_import_reject_insert_many(struct pb_conn *conn, const char *account_id, const char *import_id,
+                                const struct pb_import_reject *rejects, int n);
+enum pb_qs
+pb_pg_import_reject_list(struct pb_conn *conn, const char *account_id, const char *import_id,
+                         int64_t after_line, int limit, pb_import_reject_cb cb, void *cls);
 
 #endif

@@ -171,16 +171,14 @@ pb_sqlite_event_last(struct pb_conn *conn, const char *account_id, int64_t *seq,
 }
 
 enum pb_qs
-pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
-                       const struct pb_consent_personal *personal)
+pb_sqlite_event_insert(struct pb_sqlite_conn *c, const struct pb_consent_event *event)
 {
-    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(
         c, PB_SQ_EVENT_APPEND,
         "INSERT INTO consent_events (account_id, seq, id, type, contact_id, list_id,"
-        " statement_id, channel, actor, at, prev_hash, hash)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " statement_id, channel, actor, at, ref, prev_hash, hash)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         " ON CONFLICT (account_id, seq) DO NOTHING",
         &st);
     if (qs < 0)
@@ -195,25 +193,46 @@ pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *even
     sqlite3_bind_text(st, 8, event->channel, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, event->actor, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, event->at);
-    sqlite3_bind_blob(st, 11, event->prev_hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 12, event->hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
+    pb_sqlite_bind_opt_text(st, 11, event->ref);
+    sqlite3_bind_blob(st, 12, event->prev_hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 13, event->hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
     if ((qs = pb_sqlite_step_change(c, st, "event append")) < 0)
         return qs;
     if (qs == PB_QS_NONE) {
         pb_debug("sqlite %s: consent event %lld exists already", c->path, (long long)event->seq);
         return PB_QS_SOFT_ERROR; /* another writer appended this seq first */
     }
-    qs = pb_sqlite_prepare(c, PB_SQ_EVENT_HEAD_PUT,
-                           "INSERT INTO consent_heads (account_id, seq, hash) VALUES (?1, ?2, ?3)"
-                           " ON CONFLICT (account_id) DO UPDATE"
-                           " SET seq = excluded.seq, hash = excluded.hash",
-                           &st);
+    return PB_QS_ONE;
+}
+
+enum pb_qs
+pb_sqlite_event_head_put(struct pb_sqlite_conn *c, const struct pb_consent_event *event)
+{
+    sqlite3_stmt *st;
+    enum pb_qs qs =
+        pb_sqlite_prepare(c, PB_SQ_EVENT_HEAD_PUT,
+                          "INSERT INTO consent_heads (account_id, seq, hash) VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT (account_id) DO UPDATE"
+                          " SET seq = excluded.seq, hash = excluded.hash",
+                          &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, event->account_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, event->seq);
     sqlite3_bind_blob(st, 3, event->hash, PB_EVENT_HASH_BYTES, SQLITE_STATIC);
-    if ((qs = pb_sqlite_step_change(c, st, "event head")) < 0)
+    return pb_sqlite_step_change(c, st, "event head");
+}
+
+enum pb_qs
+pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *event,
+                       const struct pb_consent_personal *personal)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    enum pb_qs qs;
+    if ((qs = pb_sqlite_event_insert(c, event)) < 0)
+        return qs;
+    if ((qs = pb_sqlite_event_head_put(c, event)) < 0)
         return qs;
     if (personal == NULL)
         return qs;
@@ -235,7 +254,7 @@ pb_sqlite_event_append(struct pb_conn *conn, const struct pb_consent_event *even
 
 #define EVENT_COLUMNS                                                                              \
     "e.account_id, e.seq, e.id, e.type, e.contact_id, e.list_id, e.statement_id, e.channel,"       \
-    " e.actor, e.at, e.prev_hash, e.hash"
+    " e.actor, e.at, e.prev_hash, e.hash, e.ref"
 
 /* Fills `ev` from a row of EVENT_COLUMNS, and `personal` (when not NULL) from the three after. */
 static bool
@@ -256,13 +275,14 @@ read_event(sqlite3_stmt *st, struct pb_consent_event *ev, struct pb_consent_pers
          prev_len == PB_EVENT_HASH_BYTES && ok;
     ok = pb_sqlite_column_blob(st, 11, ev->hash, sizeof(ev->hash), &hash_len) &&
          hash_len == PB_EVENT_HASH_BYTES && ok;
+    ok = pb_sqlite_column_opt_text(st, 12, ev->ref, sizeof(ev->ref)) && ok;
     if (personal != NULL) {
-        ok = pb_sqlite_column_opt_text(st, 12, personal->client_ip, sizeof(personal->client_ip)) &&
+        ok = pb_sqlite_column_opt_text(st, 13, personal->client_ip, sizeof(personal->client_ip)) &&
              ok;
         ok =
-            pb_sqlite_column_opt_text(st, 13, personal->user_agent, sizeof(personal->user_agent)) &&
+            pb_sqlite_column_opt_text(st, 14, personal->user_agent, sizeof(personal->user_agent)) &&
             ok;
-        ok = pb_sqlite_column_opt_text(st, 14, personal->note, sizeof(personal->note)) && ok;
+        ok = pb_sqlite_column_opt_text(st, 15, personal->note, sizeof(personal->note)) && ok;
     }
     if (!ok)
         pb_error("sqlite: a consent_events row does not fit its struct");

@@ -94,6 +94,32 @@ pb_sqlite_job_get(struct pb_conn *conn, const char *account_id, const char *id, 
     return step_job(c, st, out, "job get");
 }
 
+/* Sets the job in `out` (just selected as claimable) running under `owner`, and `out` with it. */
+static enum pb_qs
+lease(struct pb_sqlite_conn *c, int64_t now, const char *owner, int64_t lease_until,
+      struct pb_job *out)
+{
+    sqlite3_stmt *st;
+    enum pb_qs qs =
+        pb_sqlite_prepare(c, PB_SQ_JOB_LEASE,
+                          "UPDATE jobs SET state = 'running', lease_owner = ?2, lease_until = ?3,"
+                          " updated_at = ?4 WHERE id = ?1",
+                          &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, lease_until);
+    sqlite3_bind_int64(st, 4, now);
+    if ((qs = pb_sqlite_step_change(c, st, "job lease")) != PB_QS_ONE)
+        return qs < 0 ? qs : PB_QS_HARD_ERROR;
+    pb_strlcpy(out->state, "running", sizeof(out->state));
+    pb_strlcpy(out->lease_owner, owner, sizeof(out->lease_owner));
+    out->lease_until = lease_until;
+    out->updated_at = now;
+    return PB_QS_ONE;
+}
+
 enum pb_qs
 pb_sqlite_job_claim(struct pb_conn *conn, int64_t now, const char *owner, int64_t lease_until,
                     const char *kinds, struct pb_job *out)
@@ -115,24 +141,30 @@ pb_sqlite_job_claim(struct pb_conn *conn, int64_t now, const char *owner, int64_
     pb_sqlite_bind_opt_text(st, 2, kinds);
     if ((qs = step_job(c, st, out, "job claim")) != PB_QS_ONE)
         return qs;
+    return lease(c, now, owner, lease_until, out);
+}
 
-    qs = pb_sqlite_prepare(c, PB_SQ_JOB_LEASE,
-                           "UPDATE jobs SET state = 'running', lease_owner = ?2, lease_until = ?3,"
-                           " updated_at = ?4 WHERE id = ?1",
-                           &st);
+enum pb_qs
+pb_sqlite_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id, const char *id,
+                       const char *owner, int64_t lease_until, struct pb_job *out)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+
+    /* As job_claim: the write transaction holds the row between this read and the lease. */
+    enum pb_qs qs =
+        pb_sqlite_prepare(c, PB_SQ_JOB_DUE_ID,
+                          "SELECT " JOB_COLUMNS " FROM jobs WHERE account_id = ?1 AND id = ?2"
+                          " AND (state = 'queued' OR (state = 'running' AND lease_until <= ?3))",
+                          &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, lease_until);
-    sqlite3_bind_int64(st, 4, now);
-    if ((qs = pb_sqlite_step_change(c, st, "job lease")) != PB_QS_ONE)
-        return qs < 0 ? qs : PB_QS_HARD_ERROR;
-    pb_strlcpy(out->state, "running", sizeof(out->state));
-    pb_strlcpy(out->lease_owner, owner, sizeof(out->lease_owner));
-    out->lease_until = lease_until;
-    out->updated_at = now;
-    return PB_QS_ONE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    if ((qs = step_job(c, st, out, "job claim id")) != PB_QS_ONE)
+        return qs;
+    return lease(c, now, owner, lease_until, out);
 }
 
 enum pb_qs

@@ -211,6 +211,23 @@ static const char *const migrations[] = {
     "INSERT INTO consent_heads (account_id, seq, hash)"
     "  SELECT account_id, seq, hash FROM consent_events e"
     "  WHERE seq = (SELECT max(seq) FROM consent_events WHERE account_id = e.account_id);",
+    /*
+     * 6: imports (issue 5): what caused an event (the import job), the sealed
+     * chunks of an uploaded file while it is imported, and the lines rejected.
+     */
+    "ALTER TABLE consent_events ADD COLUMN ref TEXT;"
+    "CREATE TABLE import_chunks ("
+    "  account_id TEXT NOT NULL,"
+    "  import_id TEXT NOT NULL,"
+    "  n BIGINT NOT NULL,"
+    "  sealed BLOB NOT NULL,"
+    "  PRIMARY KEY (import_id, n));"
+    "CREATE TABLE import_rejects ("
+    "  account_id TEXT NOT NULL,"
+    "  import_id TEXT NOT NULL,"
+    "  line BIGINT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  PRIMARY KEY (import_id, line));",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -106,6 +106,20 @@ enum pb_sq_stmt {
     PB_SQ_JOB_LEASE,
     PB_SQ_JOB_CHECKPOINT,
     PB_SQ_JOB_FINISH,
+    PB_SQ_JOB_DUE_ID,
+    PB_SQ_CONTACT_FIND_MANY,
+    PB_SQ_CONTACT_INSERT_MANY,
+    PB_SQ_VALUE_PUT_MANY_OWNER,
+    PB_SQ_VALUE_PUT_MANY,
+    PB_SQ_SUBSCRIBE_LIST_CHECK,
+    PB_SQ_SUBSCRIBE_MANY,
+    PB_SQ_SUBSCRIBE_COUNT,
+    PB_SQ_EVENT_REF_EXISTS,
+    PB_SQ_IMPORT_CHUNK_PUT,
+    PB_SQ_IMPORT_CHUNK_GET,
+    PB_SQ_IMPORT_CHUNKS_DELETE,
+    PB_SQ_IMPORT_REJECT_INSERT,
+    PB_SQ_IMPORT_REJECT_LIST,
     PB_SQ_COUNT
 };
 
@@ -403,6 +417,14 @@ pb_sqlite_event_head(struct pb_conn *conn, const char *account_id, int64_t *seq,
                      unsigned char hash[PB_EVENT_HASH_BYTES]);
 enum pb_qs
 pb_sqlite_event_wipe_personal(struct pb_conn *conn, const char *account_id, const char *contact_id);
+/*
+ * For event_append and event_append_many: inserts the hashed part of an
+ * event (PB_QS_SOFT_ERROR when its seq is taken), and moves the head to it.
+ */
+enum pb_qs
+pb_sqlite_event_insert(struct pb_sqlite_conn *c, const struct pb_consent_event *event);
+enum pb_qs
+pb_sqlite_event_head_put(struct pb_sqlite_conn *c, const struct pb_consent_event *event);
 
 /* jobs.c */
 enum pb_qs
@@ -418,5 +440,45 @@ pb_sqlite_job_checkpoint(struct pb_conn *conn, int64_t now, const char *id, cons
 enum pb_qs
 pb_sqlite_job_finish(struct pb_conn *conn, int64_t now, const char *id, const char *owner,
                      const char *state, const char *result, const char *error);
+enum pb_qs
+pb_sqlite_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id, const char *id,
+                       const char *owner, int64_t lease_until, struct pb_job *out);
+
+/* imports.c */
+enum pb_qs
+pb_sqlite_contact_find_many(struct pb_conn *conn, const char *account_id,
+                            const unsigned char (*bidx)[PB_BIDX_MAX], int n, pb_id_text *ids);
+enum pb_qs
+pb_sqlite_contact_insert_many(struct pb_conn *conn, const struct pb_contact *contacts, int n);
+enum pb_qs
+pb_sqlite_value_put_many(struct pb_conn *conn, const char *account_id,
+                         const struct pb_value_ref *values, int n);
+enum pb_qs
+pb_sqlite_membership_subscribe_many(struct pb_conn *conn, const char *account_id,
+                                    const char *list_id, const pb_id_text *contact_ids, int n,
+                                    const char *statement_id, int64_t since, bool *changed);
+enum pb_qs
+pb_sqlite_event_append_many(struct pb_conn *conn, const struct pb_consent_event *events, int n);
+enum pb_qs
+pb_sqlite_event_ref_exists_many(struct pb_conn *conn, const char *account_id, const char *ref,
+                                const pb_id_text *contact_ids, int n, bool *has);
+enum pb_qs
+pb_sqlite_value_list_many(struct pb_conn *conn, const char *account_id,
+                          const pb_id_text *contact_ids, int n, pb_contact_value_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_import_chunk_put(struct pb_conn *conn, const char *account_id, const char *import_id,
+                           int64_t n, const unsigned char *sealed, size_t len);
+enum pb_qs
+pb_sqlite_import_chunk_get(struct pb_conn *conn, const char *account_id, const char *import_id,
+                           int64_t n, unsigned char *out, size_t *len);
+enum pb_qs
+pb_sqlite_import_chunks_delete(struct pb_conn *conn, const char *account_id, const char *import_id);
+enum pb_qs
+pb_sqlite_import_reject_insert_many(struct pb_conn *conn, const char *account_id,
+                                    const char *import_id, const struct pb_import_reject *rejects,
+                                    int n);
+enum pb_qs
+pb_sqlite_import_reject_list(struct pb_conn *conn, const char *account_id, const char *import_id,
+                             int64_t after_line, int limit, pb_import_reject_cb cb, void *cls);
 
 #endif
