@@ -215,6 +215,7 @@ pb_api_imports_create(struct pb_request *req)
         consent.evidence_count > 0)
         in.consent = &consent;
     in.mode = part(st, PART_MODE);
+    in.client_ip = req->client_addr;
     const char *columns = part(st, PART_COLUMNS);
     if (columns != NULL &&
         (in.columns = json_loads(columns, JSON_REJECT_DUPLICATES, NULL)) == NULL) {

@@ -45,6 +45,13 @@ pb_arena_free(struct pb_arena *arena)
     free(arena);
 }
 
+void
+pb_arena_wipe(struct pb_arena *arena)
+{
+    for (struct chunk *c = arena != NULL ? arena->head : NULL; c != NULL; c = c->next)
+        explicit_bzero(c->data, c->used);
+}
+
 void *
 pb_arena_alloc(struct pb_arena *arena, size_t size)
 {

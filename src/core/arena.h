@@ -17,6 +17,10 @@ pb_arena_new(size_t limit);
 void
 pb_arena_free(struct pb_arena *arena);
 
+/* Overwrites every byte handed out, before freeing an arena that held personal data. */
+void
+pb_arena_wipe(struct pb_arena *arena);
+
 /* Zeroed, max_align_t-aligned memory, or NULL past the limit. */
 void *
 pb_arena_alloc(struct pb_arena *arena, size_t size);

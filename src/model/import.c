@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/strutil.h"
+#include "model/audit.h"
 #include "model/import_internal.h"
 #include "model/job.h"
 #include "model/tenant.h"
@@ -319,6 +321,28 @@ map_columns(const struct pb_csv_record *header, const struct pb_import_request *
     return PB_ERR_OK;
 }
 
+/* The audit log's entry for an import: who, into which lists, how big; never the file. */
+static void
+audit_start(struct pb_app *app, const struct pb_principal *who, const char *client_ip,
+            const struct pb_import_params *p, int64_t bytes, const char *import_id)
+{
+    json_t *lists = json_array();
+    for (int i = 0; i < p->list_count; i++)
+        json_array_append_new(lists, json_string(p->lists[i]));
+    json_t *detail = json_pack("{s:s, s:o, s:I, s:s, s:s?}", "import_id", import_id, "lists", lists,
+                               "bytes", (json_int_t)bytes, "mode", p->upsert ? "upsert" : "add",
+                               "statement_id", p->statement_id[0] ? p->statement_id : NULL);
+    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+    enum pb_err err =
+        text == NULL ? PB_ERR_NOMEM
+                     : pb_audit_record(app, who->account_id, who->user_id[0] ? who->user_id : NULL,
+                                       "contacts.import_started", client_ip, text);
+    if (err != PB_ERR_OK)
+        pb_error("import %s: the audit entry cannot be written (%s)", import_id, pb_err_hint(err));
+    free(text);
+    json_decref(detail);
+}
+
 /* Reads the header record of the stored upload. */
 static enum pb_err
 read_header(struct pb_app *app, const char *account_id, const char *id, struct pb_import_params *p,
@@ -419,8 +443,10 @@ pb_import_start(struct pb_app *app, const struct pb_principal *who, struct pb_im
         snprintf(why, PB_WHY_MAX, "too many columns or lists to import at once");
         goto out;
     }
-    if ((err = pb_job_enqueue_id(app, account_id, PB_IMPORT_KIND, params, import_id)) == PB_ERR_OK)
-        pb_strlcpy(id, import_id, PB_ID_LEN + 1);
+    if ((err = pb_job_enqueue_id(app, account_id, PB_IMPORT_KIND, params, import_id)) != PB_ERR_OK)
+        goto out;
+    pb_strlcpy(id, import_id, PB_ID_LEN + 1);
+    audit_start(app, who, in->client_ip, p, pb_import_upload_size(up), import_id);
 out:
     if (err == PB_ERR_NOT_FOUND && *field != NULL && strcmp(*field, "list_ids") != 0)
         snprintf(why, PB_WHY_MAX, "no such consent statement or evidence in this account");

@@ -69,6 +69,7 @@ struct pb_import_request {
      * matches nothing is refused, so nothing is dropped silently.
      */
     json_t *columns;
+    const char *client_ip; /* the caller's address, for the audit log (NULL: none) */
 };
 
 /*

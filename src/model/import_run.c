@@ -34,6 +34,10 @@ enum {
     SEEN_SLOTS = 4096                   /* the batch's address set: a power of 2, > 2 x rows */
 };
 
+/* A set at most half full keeps its probes short, and a free slot always ends one. */
+_Static_assert(SEEN_SLOTS >= 2 * BATCH_ROWS && (SEEN_SLOTS & (SEEN_SLOTS - 1)) == 0,
+               "SEEN_SLOTS: a power of 2, at least twice BATCH_ROWS");
+
 /* A value of a row: the field (index into the step's fields) and its checked text. */
 struct row_value {
     int field;
@@ -618,6 +622,8 @@ out:
         pb_import_source_wipe(src);
     free(src);
     if (s != NULL) {
+        /* the batch's addresses and values, in plain */
+        pb_arena_wipe(s->arena);
         pb_arena_free(s->arena);
         free(s->values);
         sodium_memzero(s, sizeof(*s));

@@ -594,7 +594,12 @@ struct pb_store_ops {
      * ---- Imports and exports (issue 5) ----
      * The batch operations do for `n` rows what the single ones do for one,
      * in as few statements as the backend allows; all run in the caller's
-     * write transaction and filter on `account_id` like the rest.
+     * write transaction and filter on `account_id` like the rest. They answer
+     * by the rows they touched (found, written, changed): PB_QS_NONE for
+     * none (and for n = 0), PB_QS_ONE, PB_QS_N. A row given twice in one
+     * call is the caller's mistake: the last value wins, `changed` marks the
+     * first. After an error the transaction must end: part of the batch may
+     * have been written.
      */
     /* ids[i] gets the id of the account's contact with blind index bidx[i], or "". */
     enum pb_qs (*contact_find_many)(struct pb_conn *conn, const char *account_id,

@@ -165,6 +165,19 @@ check "the imported address has its history" run 0 consent search --account "$ac
     cli1@example.be --data-dir "$data"
 check "with an imported event and the statement" bash -c \
     "grep -q ' imported ' '$work/out' && grep -q 'consent: Beurs Gent 2026' '$work/out'"
+# A screenshot of the sign-up form as evidence, on the statement every imported address refers to.
+echo 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' |
+    base64 -d >"$work/form.png"
+printf 'email\nshot@example.be\n' >"$work/shot.csv"
+check "postbode import --evidence stores the screenshot" run 0 import --account "$acct1" \
+    --list "$list1" --basis consent --source "Form with screenshot" --evidence "$work/form.png" \
+    "$work/shot.csv" --data-dir "$data"
+check "the history shows the statement with its evidence" bash -c "'$bin' consent search \
+    --account '$acct1' shot@example.be --data-dir '$data' | grep -q 'Form with screenshot (1 evidence image)'"
+printf 'not an image' >"$work/fake.png"
+run 1 import --account "$acct1" --list "$list1" --basis consent --source x --evidence "$work/fake.png" \
+    "$work/shot.csv" --data-dir "$data"
+check "evidence that is not an image is refused, naming the file" grep -q "fake.png" "$work/err"
 run 1 import --account "$acct1" --list "$list1" "$work/cli.csv" --data-dir "$data"
 check "a public list without a statement is refused" grep -q "consent" "$work/err"
 run 1 import --account "$acct1" --list "$list1" --basis whim --source x "$work/cli.csv" --data-dir "$data"

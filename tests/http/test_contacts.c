@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/id.h"
 #include "core/strutil.h"
+#include "support/calls.h"
 #include "support/testapp.h"
 
 #define PASSWORD "Copper-Meadow-Signal-417"
@@ -40,63 +41,6 @@ static struct pb_http_client owner, author, other_owner;
 static char public_list[PB_ID_LEN + 1], private_list[PB_ID_LEN + 1], other_list[PB_ID_LEN + 1];
 
 /* ---- helpers ---- */
-
-/* The message of a failed assertion; the reply is freed first, so that a failure leaks nothing. */
-static char failure[8192];
-
-/* A request whose reply must have `status`; the reply is kept in `r` (free it). */
-static void
-call(struct pb_http_client *c, const char *method, const char *path, const char *body, long status,
-     struct pb_http_reply *r)
-{
-    pb_test_http(&t, c, method, path, body, r);
-    if (r->status != status) {
-        snprintf(failure, sizeof(failure), "%s %s: expected %ld, got %ld: %s", method, path, status,
-                 r->status, r->body);
-        pb_http_reply_free(r);
-        fail_msg("%s", failure);
-    }
-}
-
-static void
-call_ok(struct pb_http_client *c, const char *method, const char *path, const char *body,
-        long status)
-{
-    struct pb_http_reply r;
-    call(c, method, path, body, status, &r);
-    pb_http_reply_free(&r);
-}
-
-/*
- * Asserts an error reply: status, code (0: any) and field (NULL: none, "*":
- * any), and a detail that says something.
- */
-static void
-expect_error(struct pb_http_client *c, const char *method, const char *path, const char *body,
-             long status, int code, const char *field)
-{
-    struct pb_http_reply r;
-    call(c, method, path, body, status, &r);
-    json_t *got_code = json_object_get(r.json, "code");
-    const char *got = json_string_value(json_object_get(r.json, "field"));
-    const char *detail = json_string_value(json_object_get(r.json, "detail"));
-    const char *wrong = NULL;
-    if (!json_is_integer(got_code) || (code != 0 && json_integer_value(got_code) != code))
-        wrong = "code";
-    else if (field == NULL && got != NULL)
-        wrong = "field (none expected)";
-    else if (field != NULL && strcmp(field, "*") != 0 && (got == NULL || strcmp(got, field) != 0))
-        wrong = "field";
-    else if (detail == NULL || detail[0] == '\0')
-        wrong = "detail (empty)";
-    if (wrong != NULL) {
-        snprintf(failure, sizeof(failure), "%s %s: wrong %s (expected code %d, field \"%s\"): %s",
-                 method, path, wrong, code, field != NULL ? field : "", r.body);
-        pb_http_reply_free(&r);
-        fail_msg("%s", failure);
-    }
-    pb_http_reply_free(&r);
-}
 
 /* A string member of the reply (asserted present), copied into `out`. */
 static void
@@ -116,7 +60,7 @@ make_list(struct pb_http_client *c, const char *name, bool is_public, char id[PB
     struct pb_http_reply r;
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"public\":%s}", name,
              is_public ? "true" : "false");
-    call(c, "POST", "/api/v1/lists", body, 201, &r);
+    pb_test_call(&t, c, "POST", "/api/v1/lists", body, 201, &r);
     get_string(&r, "id", id, PB_ID_LEN + 1);
     assert_true(pb_id_valid(id));
     pb_http_reply_free(&r);
@@ -127,7 +71,7 @@ static void
 make_contact(struct pb_http_client *c, const char *body, char id[PB_ID_LEN + 1])
 {
     struct pb_http_reply r;
-    call(c, "POST", "/api/v1/contacts", body, 201, &r);
+    pb_test_call(&t, c, "POST", "/api/v1/contacts", body, 201, &r);
     get_string(&r, "id", id, PB_ID_LEN + 1);
     assert_true(pb_id_valid(id));
     pb_http_reply_free(&r);
@@ -140,7 +84,7 @@ member_count(struct pb_http_client *c, const char *list_id)
     char path[128];
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/lists/%s", list_id);
-    call(c, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, c, "GET", path, NULL, 200, &r);
     json_t *n = json_object_get(r.json, "member_count");
     if (!json_is_integer(n))
         fail_msg("no member_count in %s", r.body);
@@ -156,7 +100,7 @@ found(const char *email)
     char path[256];
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/contacts/search?email=%s", email);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     json_t *f = json_object_get(r.json, "found");
     assert_true(json_is_boolean(f));
     bool yes = json_is_true(f);
@@ -452,8 +396,8 @@ fields_crud(void **state)
 {
     (void)state;
     struct pb_http_reply r;
-    call(&owner, "POST", "/api/v1/fields",
-         "{\"key\":\"city\",\"label\":\"City\",\"type\":\"text\"}", 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/fields",
+                 "{\"key\":\"city\",\"label\":\"City\",\"type\":\"text\"}", 201, &r);
     assert_string_equal(json_string_value(json_object_get(r.json, "key")), "city");
     assert_string_equal(json_string_value(json_object_get(r.json, "label")), "City");
     assert_string_equal(json_string_value(json_object_get(r.json, "type")), "text");
@@ -461,55 +405,58 @@ fields_crud(void **state)
     assert_true(json_is_string(json_object_get(r.json, "created_at")));
     pb_http_reply_free(&r);
 
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"age\",\"label\":\"Age\",\"type\":\"number\"}", 201);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"birthday\",\"label\":\"Birthday\",\"type\":\"date\"}", 201);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"vip\",\"label\":\"VIP\",\"type\":\"bool\"}", 201);
-    call(&owner, "POST", "/api/v1/fields",
-         "{\"key\":\"health\",\"label\":\"Health note\",\"type\":\"text\",\"sensitive\":true}", 201,
-         &r);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"age\",\"label\":\"Age\",\"type\":\"number\"}", 201);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"birthday\",\"label\":\"Birthday\",\"type\":\"date\"}", 201);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"vip\",\"label\":\"VIP\",\"type\":\"bool\"}", 201);
+    pb_test_call(
+        &t, &owner, "POST", "/api/v1/fields",
+        "{\"key\":\"health\",\"label\":\"Health note\",\"type\":\"text\",\"sensitive\":true}", 201,
+        &r);
     assert_true(json_is_true(json_object_get(r.json, "sensitive")));
     pb_http_reply_free(&r);
 
     /* Bad input, each naming its field. */
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"9lives\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"Bad-Key\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"email\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"colour\",\"label\":\"X\",\"type\":\"colour\"}", 422, 0, "type");
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"city\",\"label\":\"X\",\"type\":\"text\"}", 409, PB_ERR_CONFLICT,
-                 "key");
-    expect_error(&owner, "POST", "/api/v1/fields", "{\"key\":\"x\",\"type\":\"text\"}", 400,
-                 PB_ERR_MISSING_FIELD, "label");
-    expect_error(&owner, "POST", "/api/v1/fields",
-                 "{\"key\":\"x\",\"label\":\"X\",\"type\":\"text\",\"extra\":1}", 400,
-                 PB_ERR_UNKNOWN_FIELD, "extra");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"9lives\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"Bad-Key\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"email\",\"label\":\"X\",\"type\":\"text\"}", 422, 0, "key");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"colour\",\"label\":\"X\",\"type\":\"colour\"}", 422, 0,
+                         "type");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"city\",\"label\":\"X\",\"type\":\"text\"}", 409,
+                         PB_ERR_CONFLICT, "key");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields", "{\"key\":\"x\",\"type\":\"text\"}",
+                         400, PB_ERR_MISSING_FIELD, "label");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields",
+                         "{\"key\":\"x\",\"label\":\"X\",\"type\":\"text\",\"extra\":1}", 400,
+                         PB_ERR_UNKNOWN_FIELD, "extra");
     char long_key[200];
     memset(long_key, 'k', 100);
     long_key[100] = '\0';
     char body[400];
     snprintf(body, sizeof(body), "{\"key\":\"%s\",\"label\":\"X\",\"type\":\"text\"}", long_key);
-    expect_error(&owner, "POST", "/api/v1/fields", body, 422, 0, "key");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/fields", body, 422, 0, "key");
 
     /* Update, list, delete. */
-    call(&owner, "PATCH", "/api/v1/fields/city", "{\"label\":\"Town\"}", 200, &r);
+    pb_test_call(&t, &owner, "PATCH", "/api/v1/fields/city", "{\"label\":\"Town\"}", 200, &r);
     assert_string_equal(json_string_value(json_object_get(r.json, "label")), "Town");
     assert_true(json_is_false(json_object_get(r.json, "sensitive")));
     pb_http_reply_free(&r);
-    expect_error(&owner, "PATCH", "/api/v1/fields/nosuch", "{\"label\":\"X\"}", 404,
-                 PB_ERR_NOT_FOUND, NULL);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"tmp\",\"label\":\"Tmp\",\"type\":\"text\"}", 201);
-    call_ok(&owner, "DELETE", "/api/v1/fields/tmp", NULL, 204);
-    expect_error(&owner, "DELETE", "/api/v1/fields/tmp", NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "PATCH", "/api/v1/fields/nosuch", "{\"label\":\"X\"}", 404,
+                         PB_ERR_NOT_FOUND, NULL);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"tmp\",\"label\":\"Tmp\",\"type\":\"text\"}", 201);
+    pb_test_call_ok(&t, &owner, "DELETE", "/api/v1/fields/tmp", NULL, 204);
+    pb_test_expect_error(&t, &owner, "DELETE", "/api/v1/fields/tmp", NULL, 404, PB_ERR_NOT_FOUND,
+                         NULL);
 
-    call(&owner, "GET", "/api/v1/fields", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/fields", NULL, 200, &r);
     json_t *items = json_object_get(r.json, "items");
     assert_true(json_is_array(items));
     assert_int_equal(json_array_size(items), 5);
@@ -518,12 +465,13 @@ fields_crud(void **state)
     assert_null(find_object(items, "key", "tmp"));
     pb_http_reply_free(&r);
     /* Another account has none of them; authors may read the definitions but not change them. */
-    call(&other_owner, "GET", "/api/v1/fields", NULL, 200, &r);
+    pb_test_call(&t, &other_owner, "GET", "/api/v1/fields", NULL, 200, &r);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
     pb_http_reply_free(&r);
-    call_ok(&author, "GET", "/api/v1/fields", NULL, 200);
-    expect_error(&author, "POST", "/api/v1/fields",
-                 "{\"key\":\"a\",\"label\":\"A\",\"type\":\"text\"}", 403, PB_ERR_FORBIDDEN, NULL);
+    pb_test_call_ok(&t, &author, "GET", "/api/v1/fields", NULL, 200);
+    pb_test_expect_error(&t, &author, "POST", "/api/v1/fields",
+                         "{\"key\":\"a\",\"label\":\"A\",\"type\":\"text\"}", 403, PB_ERR_FORBIDDEN,
+                         NULL);
 }
 
 /* ---- lists ---- */
@@ -533,8 +481,9 @@ lists_crud(void **state)
 {
     (void)state;
     struct pb_http_reply r;
-    call(&owner, "POST", "/api/v1/lists",
-         "{\"name\":\"Newsletter\",\"public\":true,\"description\":\"Monthly news\"}", 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/lists",
+                 "{\"name\":\"Newsletter\",\"public\":true,\"description\":\"Monthly news\"}", 201,
+                 &r);
     get_string(&r, "id", public_list, sizeof(public_list));
     assert_string_equal(json_string_value(json_object_get(r.json, "name")), "Newsletter");
     assert_string_equal(json_string_value(json_object_get(r.json, "description")), "Monthly news");
@@ -546,44 +495,47 @@ lists_crud(void **state)
 
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/lists/%s", private_list);
-    call(&owner, "PATCH", path, "{\"name\":\"Team\",\"description\":\"Internal\"}", 200, &r);
+    pb_test_call(&t, &owner, "PATCH", path, "{\"name\":\"Team\",\"description\":\"Internal\"}", 200,
+                 &r);
     assert_string_equal(json_string_value(json_object_get(r.json, "name")), "Team");
     assert_true(json_is_false(json_object_get(r.json, "public")));
     pb_http_reply_free(&r);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_string_equal(json_string_value(json_object_get(r.json, "description")), "Internal");
     pb_http_reply_free(&r);
 
-    expect_error(&owner, "POST", "/api/v1/lists", "{\"name\":\"\",\"public\":true}", 422, 0,
-                 "name");
-    expect_error(&owner, "POST", "/api/v1/lists", "{\"name\":\"X\"}", 400, PB_ERR_MISSING_FIELD,
-                 "public");
-    expect_error(&owner, "POST", "/api/v1/lists", "{\"name\":\"X\",\"public\":\"yes\"}", 400,
-                 PB_ERR_WRONG_TYPE, "public");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/lists", "{\"name\":\"\",\"public\":true}",
+                         422, 0, "name");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/lists", "{\"name\":\"X\"}", 400,
+                         PB_ERR_MISSING_FIELD, "public");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/lists", "{\"name\":\"X\",\"public\":\"yes\"}",
+                         400, PB_ERR_WRONG_TYPE, "public");
 
     /* Delete, and another account's list is not there. */
     char tmp[PB_ID_LEN + 1];
     make_list(&owner, "Temporary", false, tmp);
     snprintf(path, sizeof(path), "/api/v1/lists/%s", tmp);
-    call_ok(&owner, "DELETE", path, NULL, 204);
-    expect_error(&owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_call_ok(&t, &owner, "DELETE", path, NULL, 204);
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
     snprintf(path, sizeof(path), "/api/v1/lists/%s", other_list);
-    expect_error(&owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
-    expect_error(&owner, "PATCH", path, "{\"name\":\"Mine\"}", 404, PB_ERR_NOT_FOUND, NULL);
-    expect_error(&owner, "DELETE", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
-    expect_error(&owner, "GET", "/api/v1/lists/not-an-id", NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "PATCH", path, "{\"name\":\"Mine\"}", 404, PB_ERR_NOT_FOUND,
+                         NULL);
+    pb_test_expect_error(&t, &owner, "DELETE", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/lists/not-an-id", NULL, 404, PB_ERR_NOT_FOUND,
+                         NULL);
 
     /* Paged: limit 1 gives the two lists on two pages. */
-    call(&owner, "GET", "/api/v1/lists?limit=1", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/lists?limit=1", NULL, 200, &r);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
     char cursor[PB_ID_LEN + 1];
     get_string(&r, "next_cursor", cursor, sizeof(cursor));
     pb_http_reply_free(&r);
     snprintf(path, sizeof(path), "/api/v1/lists?limit=1&cursor=%s", cursor);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
     pb_http_reply_free(&r);
-    call(&owner, "GET", "/api/v1/lists", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/lists", NULL, 200, &r);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
     assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
     assert_null(find_object(r.json, "id", other_list));
@@ -600,7 +552,8 @@ contacts_need_consent(void **state)
 
     /* A public list without a statement: refused, nothing written. */
     snprintf(body, sizeof(body), "{\"email\":\"jan@example.be\",\"lists\":[\"%s\"]}", public_list);
-    expect_error(&owner, "POST", "/api/v1/contacts", body, 422, PB_ERR_CONSENT_REQUIRED, "consent");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", body, 422, PB_ERR_CONSENT_REQUIRED,
+                         "consent");
     assert_false(found("jan@example.be"));
     assert_int_equal(member_count(&owner, public_list), 0);
 
@@ -610,7 +563,7 @@ contacts_need_consent(void **state)
              "\"consent\":{\"basis\":\"consent\",\"description\":\"Signed up at the fair 2026\"}}",
              public_list);
     struct pb_http_reply r;
-    call(&owner, "POST", "/api/v1/contacts", body, 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/contacts", body, 201, &r);
     get_string(&r, "id", id, sizeof(id));
     assert_string_equal(json_string_value(json_object_get(r.json, "email")), "jan@example.be");
     pb_http_reply_free(&r);
@@ -618,7 +571,7 @@ contacts_need_consent(void **state)
     assert_int_equal(member_count(&owner, public_list), 1);
 
     /* Its history: added and subscribed, with the statement. */
-    call(&owner, "GET", "/api/v1/consent?email=jan@example.be", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent?email=jan@example.be", NULL, 200, &r);
     if (find_object(r.json, "type", "added") == NULL ||
         find_object(r.json, "type", "subscribed") == NULL)
         fail_msg("no added and subscribed events in %s", r.body);
@@ -637,14 +590,14 @@ contacts_need_consent(void **state)
     assert_string_equal(json_string_value(json_object_get(sub, "actor")), actor);
     assert_non_null(strstr(r.body, "jan@example.be"));
     pb_http_reply_free(&r);
-    call(&owner, "GET", "/api/v1/consent?email=nobody@example.be", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent?email=nobody@example.be", NULL, 200, &r);
     assert_true(json_is_false(json_object_get(r.json, "found")));
     pb_http_reply_free(&r);
-    expect_error(&owner, "GET", "/api/v1/consent", NULL, 400, 0, "email");
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/consent", NULL, 400, 0, "email");
 
     /* A statement made once, reused by id. */
-    call(&owner, "POST", "/api/v1/consent-statements",
-         "{\"basis\":\"contract\",\"description\":\"Customers of the web shop\"}", 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/consent-statements",
+                 "{\"basis\":\"contract\",\"description\":\"Customers of the web shop\"}", 201, &r);
     char statement[PB_ID_LEN + 1];
     get_string(&r, "id", statement, sizeof(statement));
     assert_string_equal(json_string_value(json_object_get(r.json, "basis")), "contract");
@@ -655,23 +608,23 @@ contacts_need_consent(void **state)
         "{\"email\":\"piet@example.be\",\"lists\":[\"%s\"],\"consent\":{\"statement_id\":\"%s\"}}",
         public_list, statement);
     make_contact(&owner, body, id);
-    call(&owner, "GET", "/api/v1/consent?email=piet@example.be", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent?email=piet@example.be", NULL, 200, &r);
     if (find_object(r.json, "description", "Customers of the web shop") == NULL)
         fail_msg("the reused statement is not in %s", r.body);
     pb_http_reply_free(&r);
     assert_int_equal(member_count(&owner, public_list), 2);
 
     /* Statements: bad basis, unknown id, another account's id. */
-    expect_error(&owner, "POST", "/api/v1/consent-statements",
-                 "{\"basis\":\"because\",\"description\":\"x\"}", 422, 0, "basis");
-    expect_error(&owner, "POST", "/api/v1/consent-statements", "{\"basis\":\"consent\"}", 400,
-                 PB_ERR_MISSING_FIELD, "description");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/consent-statements",
+                         "{\"basis\":\"because\",\"description\":\"x\"}", 422, 0, "basis");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/consent-statements",
+                         "{\"basis\":\"consent\"}", 400, PB_ERR_MISSING_FIELD, "description");
     snprintf(
         body, sizeof(body),
         "{\"email\":\"kees@example.be\",\"lists\":[\"%s\"],\"consent\":{\"statement_id\":\"%s\"}}",
         public_list, "01HZZZZZZZZZZZZZZZZZZZZZZZ");
-    expect_error(&owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND,
-                 "consent.statement_id");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND,
+                         "consent.statement_id");
     assert_false(found("kees@example.be"));
 
     /* A private list needs no statement. */
@@ -686,24 +639,27 @@ contacts_bad_input(void **state)
 {
     (void)state;
     char body[1024];
-    expect_error(&owner, "POST", "/api/v1/contacts",
-                 "{\"email\":\"a@example.be\",\"fields\":{\"x\":\"1\"}}", 422, 0, "fields.x");
-    expect_error(&owner, "POST", "/api/v1/contacts",
-                 "{\"email\":\"a@example.be\",\"fields\":{\"age\":\"abc\"}}", 422, 0, "fields.age");
-    expect_error(&owner, "POST", "/api/v1/contacts",
-                 "{\"email\":\"a@example.be\",\"fields\":{\"birthday\":\"2026-13-40\"}}", 422, 0,
-                 "fields.birthday");
-    expect_error(&owner, "POST", "/api/v1/contacts",
-                 "{\"email\":\"a@example.be\",\"fields\":{\"vip\":\"maybe\"}}", 422, 0,
-                 "fields.vip");
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"email\":\"not an address\"}", 422,
-                 PB_ERR_EMAIL_INVALID, "email");
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"email\":\"a@@example.be\"}", 422,
-                 PB_ERR_EMAIL_INVALID, "email");
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"fields\":{}}", 400, PB_ERR_MISSING_FIELD,
-                 "email");
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"email\":\"a@example.be\",\"fields\":[]}",
-                 400, PB_ERR_WRONG_TYPE, "fields");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"a@example.be\",\"fields\":{\"x\":\"1\"}}", 422, 0,
+                         "fields.x");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"a@example.be\",\"fields\":{\"age\":\"abc\"}}", 422, 0,
+                         "fields.age");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"a@example.be\",\"fields\":{\"birthday\":\"2026-13-40\"}}",
+                         422, 0, "fields.birthday");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"a@example.be\",\"fields\":{\"vip\":\"maybe\"}}", 422, 0,
+                         "fields.vip");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", "{\"email\":\"not an address\"}",
+                         422, PB_ERR_EMAIL_INVALID, "email");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", "{\"email\":\"a@@example.be\"}",
+                         422, PB_ERR_EMAIL_INVALID, "email");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", "{\"fields\":{}}", 400,
+                         PB_ERR_MISSING_FIELD, "email");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"a@example.be\",\"fields\":[]}", 400, PB_ERR_WRONG_TYPE,
+                         "fields");
     assert_false(found("a@example.be"));
 
     /* Well-typed values are taken. */
@@ -715,31 +671,34 @@ contacts_bad_input(void **state)
         id);
 
     /* Duplicates, also with the domain in another case. */
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"email\":\"jan@example.be\"}", 409,
-                 PB_ERR_CONFLICT, "email");
-    expect_error(&owner, "POST", "/api/v1/contacts", "{\"email\":\"jan@EXAMPLE.BE\"}", 409,
-                 PB_ERR_CONFLICT, "email");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", "{\"email\":\"jan@example.be\"}",
+                         409, PB_ERR_CONFLICT, "email");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", "{\"email\":\"jan@EXAMPLE.BE\"}",
+                         409, PB_ERR_CONFLICT, "email");
     assert_true(found("jan@Example.Be"));
 
     /* Another account's list, and one that cannot exist. */
     snprintf(body, sizeof(body), "{\"email\":\"b@example.be\",\"lists\":[\"%s\"]}", other_list);
-    expect_error(&owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND, "lists");
-    expect_error(&owner, "POST", "/api/v1/contacts",
-                 "{\"email\":\"b@example.be\",\"lists\":[\"x\"]}", 404, PB_ERR_NOT_FOUND, "lists");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND,
+                         "lists");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts",
+                         "{\"email\":\"b@example.be\",\"lists\":[\"x\"]}", 404, PB_ERR_NOT_FOUND,
+                         "lists");
     assert_false(found("b@example.be"));
 
     /* PATCH with a wrong type, then a good value. */
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/contacts/%s", id);
-    expect_error(&owner, "PATCH", path, "{\"fields\":{\"age\":\"old\"}}", 422, 0, "fields.age");
+    pb_test_expect_error(&t, &owner, "PATCH", path, "{\"fields\":{\"age\":\"old\"}}", 422, 0,
+                         "fields.age");
     struct pb_http_reply r;
-    call(&owner, "PATCH", path, "{\"fields\":{\"city\":\"Brugge\"}}", 200, &r);
+    pb_test_call(&t, &owner, "PATCH", path, "{\"fields\":{\"city\":\"Brugge\"}}", 200, &r);
     assert_non_null(strstr(r.body, "Brugge"));
     pb_http_reply_free(&r);
-    call(&other_owner, "GET", path, NULL, 404, &r);
+    pb_test_call(&t, &other_owner, "GET", path, NULL, 404, &r);
     pb_http_reply_free(&r);
-    expect_error(&other_owner, "PATCH", path, "{\"fields\":{\"city\":\"X\"}}", 404,
-                 PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &other_owner, "PATCH", path, "{\"fields\":{\"city\":\"X\"}}", 404,
+                         PB_ERR_NOT_FOUND, NULL);
 }
 
 static void
@@ -753,7 +712,7 @@ members_follow_counts(void **state)
 
     snprintf(path, sizeof(path), "/api/v1/lists/%s/members", public_list);
     snprintf(body, sizeof(body), "{\"contact_ids\":[\"%s\",\"%s\"]}", a, b);
-    expect_error(&owner, "POST", path, body, 422, PB_ERR_CONSENT_REQUIRED, "consent");
+    pb_test_expect_error(&t, &owner, "POST", path, body, 422, PB_ERR_CONSENT_REQUIRED, "consent");
     assert_int_equal(member_count(&owner, public_list), before);
 
     snprintf(body, sizeof(body),
@@ -761,20 +720,20 @@ members_follow_counts(void **state)
              "\"description\":\"Existing customers\"}}",
              a, b);
     struct pb_http_reply r;
-    call(&owner, "POST", path, body, 200, &r);
+    pb_test_call(&t, &owner, "POST", path, body, 200, &r);
     assert_int_equal(json_integer_value(json_object_get(r.json, "changed")), 2);
     pb_http_reply_free(&r);
     assert_int_equal(member_count(&owner, public_list), before + 2);
     /* Again: nothing changes. */
-    call(&owner, "POST", path, body, 200, &r);
+    pb_test_call(&t, &owner, "POST", path, body, 200, &r);
     assert_int_equal(json_integer_value(json_object_get(r.json, "changed")), 0);
     pb_http_reply_free(&r);
     assert_int_equal(member_count(&owner, public_list), before + 2);
 
     snprintf(path, sizeof(path), "/api/v1/lists/%s/members/%s", public_list, a);
-    call_ok(&owner, "DELETE", path, NULL, 204);
+    pb_test_call_ok(&t, &owner, "DELETE", path, NULL, 204);
     assert_int_equal(member_count(&owner, public_list), before + 1);
-    call(&owner, "GET", "/api/v1/consent?email=m1@example.be", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent?email=m1@example.be", NULL, 200, &r);
     if (find_object(r.json, "type", "unsubscribed") == NULL)
         fail_msg("no unsubscribed event in %s", r.body);
     pb_http_reply_free(&r);
@@ -785,13 +744,13 @@ members_follow_counts(void **state)
              "{\"contact_ids\":[\"%s\"],\"consent\":{\"basis\":\"consent\","
              "\"description\":\"x\"}}",
              a);
-    expect_error(&owner, "POST", path, body, 404, PB_ERR_NOT_FOUND, "*");
+    pb_test_expect_error(&t, &owner, "POST", path, body, 404, PB_ERR_NOT_FOUND, "*");
     snprintf(path, sizeof(path), "/api/v1/lists/%s/members", public_list);
     snprintf(body, sizeof(body),
              "{\"contact_ids\":[\"%s\"],\"consent\":{\"basis\":\"consent\","
              "\"description\":\"x\"}}",
              a);
-    call(&other_owner, "POST", path, body, 404, &r);
+    pb_test_call(&t, &other_owner, "POST", path, body, 404, &r);
     pb_http_reply_free(&r);
 }
 
@@ -807,7 +766,7 @@ list_all(struct pb_http_client *c, const char *base, int limit, char ids[][PB_ID
         struct pb_http_reply r;
         snprintf(path, sizeof(path), "%s%slimit=%d%s%s", base, strchr(base, '?') ? "&" : "?", limit,
                  cursor[0] ? "&cursor=" : "", cursor);
-        call(c, "GET", path, NULL, 200, &r);
+        pb_test_call(&t, c, "GET", path, NULL, 200, &r);
         (*pages)++;
         json_t *items = json_object_get(r.json, "items");
         assert_true(json_is_array(items));
@@ -865,9 +824,10 @@ contacts_paginate(void **state)
     char all[64][PB_ID_LEN + 1];
     n = list_all(&owner, "/api/v1/contacts", 5, all, 64, &pages);
     assert_true(n > 7);
-    expect_error(&owner, "GET", "/api/v1/contacts?limit=0", NULL, 400, PB_ERR_BAD_REQUEST, "limit");
-    expect_error(&owner, "GET", "/api/v1/contacts?cursor=nope", NULL, 400, PB_ERR_BAD_REQUEST,
-                 "cursor");
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/contacts?limit=0", NULL, 400,
+                         PB_ERR_BAD_REQUEST, "limit");
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/contacts?cursor=nope", NULL, 400,
+                         PB_ERR_BAD_REQUEST, "cursor");
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/contacts?list=%s", other_list);
     struct pb_http_reply r;
@@ -896,7 +856,8 @@ authors_see_masked(void **state)
 
     /* The owner sees the address and the sensitive value. */
     struct pb_http_reply r;
-    call(&owner, "GET", "/api/v1/contacts/search?email=jozefien@example.be", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/contacts/search?email=jozefien@example.be", NULL, 200,
+                 &r);
     assert_true(json_is_true(json_object_get(r.json, "found")));
     json_t *contact = json_object_get(r.json, "contact");
     assert_string_equal(json_string_value(json_object_get(contact, "email")),
@@ -904,13 +865,14 @@ authors_see_masked(void **state)
     assert_non_null(strstr(r.body, secret));
     pb_http_reply_free(&r);
     snprintf(path, sizeof(path), "/api/v1/contacts/%s", id);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_non_null(strstr(r.body, secret));
     assert_non_null(strstr(r.body, "jozefien@example.be"));
     pb_http_reply_free(&r);
 
     /* The author: masked everywhere, no sensitive value, never the address in the raw body. */
-    call(&author, "GET", "/api/v1/contacts/search?email=jozefien@example.be", NULL, 200, &r);
+    pb_test_call(&t, &author, "GET", "/api/v1/contacts/search?email=jozefien@example.be", NULL, 200,
+                 &r);
     assert_true(json_is_true(json_object_get(r.json, "found")));
     contact = json_object_get(r.json, "contact");
     assert_string_equal(json_string_value(json_object_get(contact, "email")), "j***@***.be");
@@ -919,7 +881,7 @@ authors_see_masked(void **state)
     assert_null(strstr(r.body, secret));
     pb_http_reply_free(&r);
 
-    call(&author, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &author, "GET", path, NULL, 200, &r);
     assert_string_equal(json_string_value(json_object_get(r.json, "email")), "j***@***.be");
     assert_null(strstr(r.body, "@example.be"));
     assert_null(strstr(r.body, secret));
@@ -931,7 +893,7 @@ authors_see_masked(void **state)
     snprintf(by_list, sizeof(by_list), "/api/v1/contacts?list=%s", private_list);
     lists[1] = by_list;
     for (size_t i = 0; i < 2; i++) {
-        call(&author, "GET", lists[i], NULL, 200, &r);
+        pb_test_call(&t, &author, "GET", lists[i], NULL, 200, &r);
         json_t *items = json_object_get(r.json, "items");
         assert_true(json_array_size(items) > 0);
         assert_null(strstr(r.body, "@example.be"));
@@ -948,24 +910,25 @@ authors_see_masked(void **state)
         pb_http_reply_free(&r);
     }
     /* The owner's list shows the addresses. */
-    call(&owner, "GET", by_list, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", by_list, NULL, 200, &r);
     assert_non_null(strstr(r.body, "jozefien@example.be"));
     pb_http_reply_free(&r);
 
     /* What authors may not reach. */
-    expect_error(&author, "GET", "/api/v1/consent?email=jozefien@example.be", NULL, 403,
-                 PB_ERR_FORBIDDEN, NULL);
-    expect_error(&author, "GET", "/api/v1/subject-access?email=jozefien@example.be", NULL, 403,
-                 PB_ERR_FORBIDDEN, NULL);
-    expect_error(&author, "GET", "/api/v1/consent/verify", NULL, 403, PB_ERR_FORBIDDEN, NULL);
-    expect_error(&author, "POST", "/api/v1/contacts", "{\"email\":\"x@example.be\"}", 403,
-                 PB_ERR_FORBIDDEN, NULL);
-    expect_error(&author, "PATCH", path, "{\"fields\":{\"city\":\"X\"}}", 403, PB_ERR_FORBIDDEN,
-                 NULL);
+    pb_test_expect_error(&t, &author, "GET", "/api/v1/consent?email=jozefien@example.be", NULL, 403,
+                         PB_ERR_FORBIDDEN, NULL);
+    pb_test_expect_error(&t, &author, "GET", "/api/v1/subject-access?email=jozefien@example.be",
+                         NULL, 403, PB_ERR_FORBIDDEN, NULL);
+    pb_test_expect_error(&t, &author, "GET", "/api/v1/consent/verify", NULL, 403, PB_ERR_FORBIDDEN,
+                         NULL);
+    pb_test_expect_error(&t, &author, "POST", "/api/v1/contacts", "{\"email\":\"x@example.be\"}",
+                         403, PB_ERR_FORBIDDEN, NULL);
+    pb_test_expect_error(&t, &author, "PATCH", path, "{\"fields\":{\"city\":\"X\"}}", 403,
+                         PB_ERR_FORBIDDEN, NULL);
     char evidence[PB_ID_LEN + 1];
     upload_png(&owner, 0x10, 201, evidence);
     snprintf(path, sizeof(path), "/api/v1/evidence/%s", evidence);
-    expect_error(&author, "GET", path, NULL, 403, PB_ERR_FORBIDDEN, NULL);
+    pb_test_expect_error(&t, &author, "GET", path, NULL, 403, PB_ERR_FORBIDDEN, NULL);
 }
 
 /* ---- evidence ---- */
@@ -1052,7 +1015,7 @@ evidence_by_content(void **state)
         "{\"basis\":\"consent\",\"description\":\"Form screenshot\",\"evidence_ids\":[\"%s\"]}",
         id);
     struct pb_http_reply jr;
-    call(&owner, "POST", "/api/v1/consent-statements", body, 201, &jr);
+    pb_test_call(&t, &owner, "POST", "/api/v1/consent-statements", body, 201, &jr);
     json_t *ids = json_object_get(jr.json, "evidence_ids");
     assert_int_equal(json_array_size(ids), 1);
     assert_string_equal(json_string_value(json_array_get(ids, 0)), id);
@@ -1061,16 +1024,16 @@ evidence_by_content(void **state)
         body, sizeof(body),
         "{\"basis\":\"consent\",\"description\":\"Form screenshot\",\"evidence_ids\":[\"%s\"]}",
         theirs);
-    expect_error(&owner, "POST", "/api/v1/consent-statements", body, 404, PB_ERR_NOT_FOUND,
-                 "evidence_ids");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/consent-statements", body, 404,
+                         PB_ERR_NOT_FOUND, "evidence_ids");
     snprintf(path, sizeof(path), "/api/v1/evidence/%s", theirs);
-    expect_error(&owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
     snprintf(body, sizeof(body),
              "{\"email\":\"ev@example.be\",\"lists\":[\"%s\"],\"consent\":{\"basis\":\"consent\","
              "\"description\":\"x\",\"evidence_ids\":[\"%s\"]}}",
              public_list, theirs);
-    expect_error(&owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND,
-                 "consent.evidence_ids");
+    pb_test_expect_error(&t, &owner, "POST", "/api/v1/contacts", body, 404, PB_ERR_NOT_FOUND,
+                         "consent.evidence_ids");
     assert_false(found("ev@example.be"));
 }
 
@@ -1093,16 +1056,16 @@ verify_and_subject_access(void **state)
              list);
     make_contact(&c, body, id);
     snprintf(path, sizeof(path), "/api/v1/lists/%s/members/%s", list, id);
-    call_ok(&c, "DELETE", path, NULL, 204);
+    pb_test_call_ok(&t, &c, "DELETE", path, NULL, 204);
 
     struct pb_http_reply r;
-    call(&c, "GET", "/api/v1/consent/verify", NULL, 200, &r);
+    pb_test_call(&t, &c, "GET", "/api/v1/consent/verify", NULL, 200, &r);
     if (!json_is_true(json_object_get(r.json, "ok")))
         fail_msg("chain not ok: %s", r.body);
     assert_int_equal(json_integer_value(json_object_get(r.json, "events")), 3);
     pb_http_reply_free(&r);
 
-    call(&c, "GET", "/api/v1/subject-access?email=sara@example.be", NULL, 200, &r);
+    pb_test_call(&t, &c, "GET", "/api/v1/subject-access?email=sara@example.be", NULL, 200, &r);
     char value[256];
     assert_true(pb_http_reply_header(&r, "Content-Disposition", value, sizeof(value)));
     assert_string_equal(value, "attachment; filename=\"subject-access.json\"");
@@ -1118,13 +1081,13 @@ verify_and_subject_access(void **state)
     assert_int_equal(count_objects(data, "type", "unsubscribed"), 1);
     assert_non_null(find_object(data, "description", "Opt-in on the website"));
     pb_http_reply_free(&r);
-    expect_error(&c, "GET", "/api/v1/subject-access", NULL, 400, 0, "email");
-    call(&c, "GET", "/api/v1/subject-access?email=nobody@example.be", NULL, 200, &r);
+    pb_test_expect_error(&t, &c, "GET", "/api/v1/subject-access", NULL, 400, 0, "email");
+    pb_test_call(&t, &c, "GET", "/api/v1/subject-access?email=nobody@example.be", NULL, 200, &r);
     assert_true(json_is_false(json_object_get(json_object_get(r.json, "data"), "found")));
     pb_http_reply_free(&r);
 
     /* Other accounts' logs are apart: the main account's chain verifies too. */
-    call(&owner, "GET", "/api/v1/consent/verify", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent/verify", NULL, 200, &r);
     assert_true(json_is_true(json_object_get(r.json, "ok")));
     assert_true(json_integer_value(json_object_get(r.json, "events")) > 3);
     pb_http_reply_free(&r);
@@ -1139,7 +1102,7 @@ event_of(const char *email, const char *type)
     char path[256];
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/consent?email=%s", email);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     json_t *e = find_object(json_object_get(r.json, "events"), "type", type);
     if (e == NULL)
         fail_msg("no %s event in %s", type, r.body);
@@ -1174,7 +1137,7 @@ channel_and_actor(void **state)
 
     /* An API key: actor api_key:ID, channel api whatever the header says. */
     struct pb_http_reply r;
-    call(&owner, "POST", "/api/v1/api-keys", "{\"name\":\"importer\"}", 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/api-keys", "{\"name\":\"importer\"}", 201, &r);
     struct pb_http_client bot = {0};
     char key_id[PB_ID_LEN + 1], actor[64];
     get_string(&r, "token", bot.bearer, sizeof(bot.bearer));
@@ -1233,7 +1196,7 @@ sensitive_values_sealed(void **state)
     make_contact(&owner, body, id);
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/contacts/%s", id);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_non_null(strstr(r.body, value));
     assert_non_null(strstr(r.body, email));
     pb_http_reply_free(&r);

@@ -38,6 +38,12 @@ static char public_list[PB_ID_LEN + 1], private_list[PB_ID_LEN + 1], other_list[
 
 /* ---- helpers ---- */
 
+static size_t
+collect(char *ptr, size_t size, size_t n, void *user)
+{
+    return pb_buf_append(user, ptr, size * n) == PB_ERR_OK ? size * n : 0;
+}
+
 static void
 make_list(struct pb_http_client *c, const char *name, bool is_public, char id[PB_ID_LEN + 1])
 {
@@ -291,6 +297,14 @@ imports_rows_and_reports(void **state)
     json_decref(eve);
     json_t *bob = contact("not-an-address");
     assert_null(bob);
+    struct pb_http_reply rep;
+
+    /* The audit log says who started which import, without the file. */
+    pb_test_call(&t, &owner, "GET", "/api/v1/audit", NULL, 200, &rep);
+    assert_non_null(strstr(rep.body, "contacts.import_started"));
+    assert_non_null(strstr(rep.body, import_id));
+    assert_null(strstr(rep.body, "ann@example.org"));
+    pb_http_reply_free(&rep);
 
     /* The history of one address: the imported event names the statement and the job. */
     struct pb_http_reply r;
@@ -502,6 +516,80 @@ bad_requests_name_the_part(void **state)
                          104, NULL);
 }
 
+/* A 1x1 PNG: a screenshot stands in for the evidence of a sign-up form. */
+static const unsigned char png[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+    0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78,
+    0xda, 0x63, 0x64, 0xf8, 0xcf, 0x50, 0x0f, 0x00, 0x03, 0x86, 0x01, 0x80, 0x5a, 0x34,
+    0x7d, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+static void
+evidence_on_the_statement(void **state)
+{
+    (void)state;
+    /* Upload the screenshot (raw body), then name it in the import. */
+    CURL *curl = curl_easy_init();
+    char url[256], cookie[300], csrf[200];
+    snprintf(url, sizeof(url), "%s/api/v1/evidence", t.base_url);
+    snprintf(cookie, sizeof(cookie), "%s", owner.cookie);
+    snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", owner.csrf);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: image/png");
+    headers = curl_slist_append(headers, csrf);
+    struct pb_buf body;
+    pb_buf_init(&body, 64 * 1024);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, t.config.tls_cert);
+    curl_easy_setopt(curl, CURLOPT_COOKIE, cookie);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, png);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)sizeof(png));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    assert_int_equal(pb_buf_append(&body, "", 1), PB_ERR_OK);
+    json_t *ev = json_loads(body.data, 0, NULL);
+    pb_buf_release(&body, 0);
+    assert_true(status == 201 || status == 200);
+    char evidence_id[PB_ID_LEN + 1];
+    pb_strlcpy(evidence_id, json_string_value(json_object_get(ev, "id")), sizeof(evidence_id));
+    json_decref(ev);
+
+    const char csv[] = "email\nshot@example.org\n";
+    struct pb_test_part parts[] = {
+        {"file", NULL, csv, strlen(csv)},
+        {"list_ids", public_list, NULL, 0},
+        {"basis", "consent", NULL, 0},
+        {"description", "the form on the website, screenshot attached", NULL, 0},
+        {"evidence_ids", evidence_id, NULL, 0},
+    };
+    struct pb_http_reply r;
+    pb_test_multipart(&t, &owner, "/api/v1/imports", parts, 5, &r);
+    assert_int_equal(r.status, 202);
+    json_t *imp = wait_import(json_string_value(json_object_get(r.json, "id")));
+    pb_http_reply_free(&r);
+    assert_int_equal(count(imp, "added"), 1);
+    json_decref(imp);
+    pb_test_call(&t, &owner, "GET", "/api/v1/consent?email=shot@example.org", NULL, 200, &r);
+    json_t *e = json_array_get(json_object_get(r.json, "events"), 0);
+    const char *sid = json_string_value(json_object_get(e, "statement_id"));
+    json_t *st = json_object_get(json_object_get(r.json, "statements"), sid ? sid : "");
+    json_t *evidence = json_object_get(st, "evidence");
+    assert_int_equal(json_array_size(evidence), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evidence, 0), "id")),
+                        evidence_id);
+    pb_http_reply_free(&r);
+    /* An evidence id the account does not have is refused, naming it. */
+    parts[4].value = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    pb_test_multipart(&t, &owner, "/api/v1/imports", parts, 5, &r);
+    pb_test_check_error(&r, "unknown evidence", 404, 104, "consent.evidence_ids");
+    pb_http_reply_free(&r);
+}
+
 static void
 authors_cannot_import(void **state)
 {
@@ -531,6 +619,7 @@ main(void)
         cmocka_unit_test(file_level_problems_import_nothing),
         cmocka_unit_test(row_level_problems_keep_the_rest),
         cmocka_unit_test(bad_requests_name_the_part),
+        cmocka_unit_test(evidence_on_the_statement),
         cmocka_unit_test(authors_cannot_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -245,25 +245,11 @@ keep_cookie(struct pb_http_client *c, const struct pb_http_reply *r)
         pb_strlcpy(c->cookie, value, sizeof(c->cookie));
 }
 
-long
-pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method, const char *path,
-             const char *json_body, struct pb_http_reply *out)
+/* What the client sends like a browser (cookie, CSRF token) or a script (bearer token). */
+static struct curl_slist *
+client_headers(CURL *curl, const struct pb_http_client *c, struct curl_slist *headers)
 {
-    memset(out, 0, sizeof(*out));
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = NULL;
-    struct body_sink body = {NULL, 0};
-    char url[1024], line[512];
-    snprintf(url, sizeof(url), "%s%s", t->base_url, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CAINFO, t->config.tls_cert);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    if (json_body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-    }
+    char line[512];
     if (c != NULL && c->cookie[0] != '\0')
         curl_easy_setopt(curl, CURLOPT_COOKIE, c->cookie);
     if (c != NULL && c->csrf[0] != '\0' && !c->no_csrf) {
@@ -275,6 +261,29 @@ pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method,
         headers = curl_slist_append(headers, line);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    return headers;
+}
+
+long
+pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method, const char *path,
+             const char *json_body, struct pb_http_reply *out)
+{
+    memset(out, 0, sizeof(*out));
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    struct body_sink body = {NULL, 0};
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", t->base_url, path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, t->config.tls_cert);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (json_body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+    }
+    headers = client_headers(curl, c, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -302,7 +311,7 @@ pb_test_multipart(struct pb_testapp *t, struct pb_http_client *c, const char *pa
     curl_mime *mime = curl_mime_init(curl);
     struct curl_slist *headers = NULL;
     struct body_sink body = {NULL, 0};
-    char url[1024], line[512];
+    char url[1024];
     for (int i = 0; i < n; i++) {
         curl_mimepart *part = curl_mime_addpart(mime);
         curl_mime_name(part, parts[i].name);
@@ -318,17 +327,7 @@ pb_test_multipart(struct pb_testapp *t, struct pb_http_client *c, const char *pa
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CAINFO, t->config.tls_cert);
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
-    if (c != NULL && c->cookie[0] != '\0')
-        curl_easy_setopt(curl, CURLOPT_COOKIE, c->cookie);
-    if (c != NULL && c->csrf[0] != '\0' && !c->no_csrf) {
-        snprintf(line, sizeof(line), "X-CSRF-Token: %s", c->csrf);
-        headers = curl_slist_append(headers, line);
-    }
-    if (c != NULL && c->bearer[0] != '\0') {
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", c->bearer);
-        headers = curl_slist_append(headers, line);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    headers = client_headers(curl, c, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

@@ -41,6 +41,22 @@ arena_hands_out_zeroed_aligned_memory(void **state)
 }
 
 static void
+arena_wipe_overwrites_what_it_handed_out(void **state)
+{
+    (void)state;
+    struct pb_arena *a = pb_arena_new(1 << 20);
+    char *small = pb_arena_strdup(a, "jan.peeters@example.be");
+    char *big = pb_arena_alloc(a, 20000); /* a chunk of its own */
+    memset(big, 'x', 20000);
+    pb_arena_wipe(a);
+    for (size_t i = 0; i < sizeof("jan.peeters@example.be"); i++)
+        assert_int_equal(small[i], 0);
+    for (size_t i = 0; i < 20000; i++)
+        assert_int_equal(big[i], 0);
+    pb_arena_free(a);
+}
+
+static void
 arena_refuses_past_its_limit(void **state)
 {
     (void)state;
@@ -313,6 +329,7 @@ main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arena_hands_out_zeroed_aligned_memory),
+        cmocka_unit_test(arena_wipe_overwrites_what_it_handed_out),
         cmocka_unit_test(arena_refuses_past_its_limit),
         cmocka_unit_test(buf_grows_up_to_its_maximum_and_not_beyond),
         cmocka_unit_test(buf_handles_large_content),

@@ -132,7 +132,8 @@ pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *lis
                         " JOIN contacts c ON c.id = m.contact_id"
                         " WHERE m.list_id = $4 AND m.account_id = $1"
                         " AND m.status = 'subscribed' AND c.account_id = $1"
-                        " AND m.contact_id > $2 ORDER BY m.contact_id LIMIT $3",
+                        /* the cursor on both sides: a merge join then starts there */
+                        " AND m.contact_id > $2 AND c.id > $2 ORDER BY m.contact_id LIMIT $3",
                         4, params, &res);
     else
         qs = pb_pg_exec(c, PB_PG_CONTACT_LIST, "pb_contact_list",
