@@ -293,15 +293,15 @@ map_columns(const struct pb_csv_record *header, const struct pb_import_request *
                          cell);
             continue;
         }
-        if (strcmp(target, "email") == 0) {
-            if (email_at >= 0) {
+        /* Two columns for one field: which one would win is anybody's guess. */
+        for (int j = 0; j < i; j++)
+            if (strcmp(p->columns[j], target) == 0) {
                 *field = "columns";
-                snprintf(why, PB_WHY_MAX, "columns %d and %d are both the email address",
-                         email_at + 1, i + 1);
+                snprintf(why, PB_WHY_MAX, "columns %d and %d are both \"%s\"; leave one out", j + 1,
+                         i + 1, target);
                 return PB_ERR_INVALID;
             }
-            email_at = i;
-        }
+        email_at = strcmp(target, "email") == 0 ? i : email_at;
         pb_strlcpy(p->columns[i], target, sizeof(p->columns[i]));
     }
     if (unknown_count > 0) {

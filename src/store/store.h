@@ -583,7 +583,8 @@ struct pb_store_ops {
     /*
      * Takes the job `id` of `account_id` when it is queued or its lease ran
      * out, as job_claim does (for `postbode import`, which runs its own job).
-     * PB_QS_NONE when it is not there or another owner holds it.
+     * PB_QS_NONE when it is not there, finished, or running under a lease
+     * that has not run out (whoever holds it).
      */
     enum pb_qs (*job_claim_id)(struct pb_conn *conn, int64_t now, const char *account_id,
                                const char *id, const char *owner, int64_t lease_until,

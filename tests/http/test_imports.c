@@ -495,6 +495,12 @@ bad_requests_name_the_part(void **state)
     pb_http_reply_free(&r);
     assert_int_equal(count(imp, "added") + count(imp, "skipped"), 1);
     json_decref(imp);
+    const char twice[] = "email,first_name,First_Name\nx@example.org,Ann,Anna\n";
+    upload(&owner, twice, strlen(twice), private_list, NULL, NULL, NULL, &r);
+    pb_test_check_error(&r, "two columns for one field", 422, 103, "columns");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(r.json, "detail")), "columns 2 and 3"));
+    pb_http_reply_free(&r);
     const char no_email[] = "first_name\nAnn\n";
     upload(&owner, no_email, strlen(no_email), private_list, NULL, NULL, NULL, &r);
     pb_test_check_error(&r, "no email column", 422, 103, "file");
