@@ -309,7 +309,9 @@ struct result {
     double t_export;
     int64_t export_rows;
     int64_t export_bytes;
-    double maxrss_mib; /* filled by the parent: the child's whole life */
+    /* filled by the parent: the child's whole life */
+    double maxrss_mib;
+    double cpu_user, cpu_sys;
 };
 
 static void
@@ -619,11 +621,16 @@ postbode_import(const char *dir, const char *url, const char *sqlite_path, const
     struct rusage ru;
     if (wait4(pid, &status, 0, &ru) < 0)
         die("wait4", "%s", strerror(errno));
+    if (WIFSIGNALED(status))
+        die("postbode import", "the child process was killed by signal %d (%s)", WTERMSIG(status),
+            strsignal(WTERMSIG(status)));
     if (got != sizeof(r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        die("postbode import", "the child process died (status %d)", status);
+        die("postbode import", "the child process failed (exit status %d)", WEXITSTATUS(status));
     if (!r.ok)
         die("postbode import", "%s", r.error);
     r.maxrss_mib = (double)ru.ru_maxrss / 1024.0;
+    r.cpu_user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    r.cpu_sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     return r;
 }
 
@@ -636,11 +643,12 @@ report(const char *backend, const char *baseline_name, int64_t rows, const struc
     char r1[32], r2[32], r3[32], r4[32];
     double total = r->t_upload + r->t_job;
     double ratio = total / b->seconds;
+    double peak = r->maxrss_mib > r->hwm_mib ? r->maxrss_mib : r->hwm_mib;
     printf("%s: baseline %s %lld rows %.1f s (%s rows/s); postbode import %.1f s (%s rows/s) = "
            "%.1fx baseline (target %.0fx: %s); peak RSS %.0f MiB; db %.0f MiB; export %s rows/s\n",
            backend, baseline_name, (long long)rows, b->seconds, rate((double)rows, b->seconds, r1),
            total, rate((double)rows, total, r2), ratio, TARGET_RATIO,
-           ratio <= TARGET_RATIO ? "met" : "MISSED", r->maxrss_mib, (double)db_bytes / MIB,
+           ratio <= TARGET_RATIO ? "met" : "MISSED", peak, (double)db_bytes / MIB,
            rate((double)r->export_rows, r->t_export, r3));
     printf("  import phases: upload %.1f s, job %.1f s (check %.1f s, %d steps, batches %.1f s = "
            "%s rows/s)\n",
@@ -648,7 +656,9 @@ report(const char *backend, const char *baseline_name, int64_t rows, const struc
            rate((double)rows, r->t_batches, r4));
     printf("  memory: peak RSS %.1f MiB after the import, %.1f MiB with the export "
            "(baseline process %.1f MiB)\n",
-           r->hwm_mib, r->maxrss_mib, b->maxrss_mib);
+           r->hwm_mib, peak, b->maxrss_mib);
+    printf("  cpu of the postbode process (import and export): user %.1f s, sys %.1f s\n",
+           r->cpu_user, r->cpu_sys);
     printf("  export: %lld rows, %.1f MiB of CSV in %.2f s\n", (long long)r->export_rows,
            (double)r->export_bytes / MIB, r->t_export);
     printf("  size: postbode %.1f MiB = %.1fx the bare %s (%.1f MiB)\n", (double)db_bytes / MIB,
@@ -680,9 +690,13 @@ main(int argc, char **argv)
     double t0 = now_s();
     write_csv(csv, rows);
     write_csv(csv_quarter, quarter);
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0)
+        load[0] = -1;
     printf("import benchmark: %lld rows (email + 5 fields, 2 sensitive), CSV %.1f MiB "
-           "(generated in %.1f s) in %s\n",
-           (long long)rows, (double)file_size(csv) / MIB, now_s() - t0, dir);
+           "(generated in %.1f s) in %s; load average %.2f on %ld CPUs\n",
+           (long long)rows, (double)file_size(csv) / MIB, now_s() - t0, dir, load[0],
+           sysconf(_SC_NPROCESSORS_ONLN));
     fflush(stdout);
 
     /* SQLite. */

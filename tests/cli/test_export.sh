@@ -4,31 +4,7 @@
 # export with actor "cli", and every kind of bad input (missing options, a
 # bad format, an unknown account, an unknown or another account's list, a
 # stdout that cannot be written, a reader that went away). Prints TAP.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-bin=${PB_TEST_BIN:-build/asan/postbode}
-freeport=${PB_TEST_FREEPORT:-build/asan/tests/freeport}
-work=$(mktemp -d /tmp/postbode-export-XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-
-# run EXPECTED_STATUS ARGS...: runs postbode, keeps stdout/stderr in $work/out, $work/err.
-run() {
-    local want=$1; shift
-    "$bin" "$@" >"$work/out" 2>"$work/err"
-    status=$?
-    [ "$status" -eq "$want" ]
-}
+source "$(dirname "$0")/lib.sh" export
 # expect_fail DESCRIPTION STATUS PATTERN ARGS...: a clear one-line error naming PATTERN, nothing on stdout.
 expect_fail() {
     local d=$1 want=$2 pattern=$3; shift 3

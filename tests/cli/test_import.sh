@@ -4,28 +4,7 @@
 # started again: the import finishes with exactly the same contacts,
 # memberships, events and counts as an import that was never interrupted.
 # Prints TAP.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-bin=${PB_TEST_BIN:-build/asan/postbode}
-freeport=${PB_TEST_FREEPORT:-build/asan/tests/freeport}
-work=$(mktemp -d /tmp/postbode-import-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-run() { # EXPECTED_STATUS ARGS...: stdout/stderr in $work/out, $work/err
-    local want=$1; shift
-    "$bin" "$@" >"$work/out" 2>"$work/err"
-    status=$?
-    [ "$status" -eq "$want" ]
-}
+source "$(dirname "$0")/lib.sh" import
 json_field() { sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" | head -1; }
 
 data="$work/data"

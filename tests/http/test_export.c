@@ -31,6 +31,7 @@
 #include "model/contact.h"
 #include "model/export.h"
 #include "model/tenant.h"
+#include "support/calls.h"
 #include "support/testapp.h"
 
 #define PASSWORD "Copper-Meadow-Signal-417"
@@ -47,50 +48,8 @@ static char list_id[PB_ID_LEN + 1], other_list[PB_ID_LEN + 1], big_list[PB_ID_LE
 
 /* ---- helpers ---- */
 
+/* The message of a failed assertion, built before the reply is freed. */
 static char failure[8192];
-
-static void
-call(struct pb_http_client *c, const char *method, const char *path, const char *body, long status,
-     struct pb_http_reply *r)
-{
-    pb_test_http(&t, c, method, path, body, r);
-    if (r->status != status) {
-        snprintf(failure, sizeof(failure), "%s %s: expected %ld, got %ld: %.2000s", method, path,
-                 status, r->status, r->body);
-        pb_http_reply_free(r);
-        fail_msg("%s", failure);
-    }
-}
-
-static void
-call_ok(struct pb_http_client *c, const char *method, const char *path, const char *body,
-        long status)
-{
-    struct pb_http_reply r;
-    call(c, method, path, body, status, &r);
-    pb_http_reply_free(&r);
-}
-
-/* An error reply with `status`, `code` and `field` (NULL: none) and a detail. */
-static void
-expect_error(struct pb_http_client *c, const char *path, long status, int code, const char *field)
-{
-    struct pb_http_reply r;
-    call(c, "GET", path, NULL, status, &r);
-    json_t *got_code = json_object_get(r.json, "code");
-    const char *got = json_string_value(json_object_get(r.json, "field"));
-    const char *detail = json_string_value(json_object_get(r.json, "detail"));
-    bool right = json_is_integer(got_code) && json_integer_value(got_code) == code &&
-                 (field == NULL ? got == NULL : got != NULL && strcmp(got, field) == 0) &&
-                 detail != NULL && detail[0] != '\0';
-    if (!right) {
-        snprintf(failure, sizeof(failure), "GET %s: expected code %d field \"%s\": %s", path, code,
-                 field ? field : "", r.body);
-        pb_http_reply_free(&r);
-        fail_msg("%s", failure);
-    }
-    pb_http_reply_free(&r);
-}
 
 static void
 get_string(const struct pb_http_reply *r, const char *key, char *out, size_t size)
@@ -107,7 +66,7 @@ make_list(struct pb_http_client *c, const char *name, char id[PB_ID_LEN + 1])
     char body[256];
     struct pb_http_reply r;
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"public\":false}", name);
-    call(c, "POST", "/api/v1/lists", body, 201, &r);
+    pb_test_call(&t, c, "POST", "/api/v1/lists", body, 201, &r);
     get_string(&r, "id", id, PB_ID_LEN + 1);
     pb_http_reply_free(&r);
 }
@@ -117,7 +76,7 @@ static void
 make_contact(const char *body, char id[PB_ID_LEN + 1])
 {
     struct pb_http_reply r;
-    call(&owner, "POST", "/api/v1/contacts", body, 201, &r);
+    pb_test_call(&t, &owner, "POST", "/api/v1/contacts", body, 201, &r);
     get_string(&r, "id", id, PB_ID_LEN + 1);
     pb_http_reply_free(&r);
 }
@@ -129,7 +88,7 @@ created_at(const char *id, char out[32])
     char path[128];
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/contacts/%s", id);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     get_string(&r, "created_at", out, 32);
     pb_http_reply_free(&r);
 }
@@ -161,7 +120,7 @@ static json_t *
 newest_export_entry(int *count)
 {
     struct pb_http_reply r;
-    call(&owner, "GET", "/api/v1/audit?limit=100", NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", "/api/v1/audit?limit=100", NULL, 200, &r);
     json_t *found = NULL;
     int n = 0;
     size_t i;
@@ -300,14 +259,15 @@ static void
 small_list_exports_exactly(void **state)
 {
     (void)state;
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"city\",\"label\":\"City\",\"type\":\"text\"}", 201);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"notes\",\"label\":\"Notes\",\"type\":\"text\"}", 201);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"secret\",\"label\":\"Secret\",\"type\":\"text\",\"sensitive\":true}", 201);
-    call_ok(&owner, "POST", "/api/v1/fields",
-            "{\"key\":\"age\",\"label\":\"Age\",\"type\":\"number\"}", 201);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"city\",\"label\":\"City\",\"type\":\"text\"}", 201);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"notes\",\"label\":\"Notes\",\"type\":\"text\"}", 201);
+    pb_test_call_ok(
+        &t, &owner, "POST", "/api/v1/fields",
+        "{\"key\":\"secret\",\"label\":\"Secret\",\"type\":\"text\",\"sensitive\":true}", 201);
+    pb_test_call_ok(&t, &owner, "POST", "/api/v1/fields",
+                    "{\"key\":\"age\",\"label\":\"Age\",\"type\":\"number\"}", 201);
     make_list(&owner, "Export", list_id);
     make_list(&other_owner, "Elsewhere", other_list);
 
@@ -361,7 +321,7 @@ small_list_exports_exactly(void **state)
     snprintf(body, sizeof(body), "{\"email\":\"gone@example.be\",\"lists\":[\"%s\"]}", list_id);
     make_contact(body, gone);
     snprintf(path, sizeof(path), "/api/v1/lists/%s/members/%s", list_id, gone);
-    call_ok(&owner, "DELETE", path, NULL, 204);
+    pb_test_call_ok(&t, &owner, "DELETE", path, NULL, 204);
     make_contact("{\"email\":\"outside@example.be\"}", outside);
 
     qsort(members, 4, sizeof(members[0]), member_cmp);
@@ -376,7 +336,7 @@ small_list_exports_exactly(void **state)
 
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", list_id);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_text(r.body, want.data);
     char disposition[128];
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"list-%s.csv\"", list_id);
@@ -393,7 +353,7 @@ small_list_exports_exactly(void **state)
 
     /* ?format=csv is the same; the admin sees sensitive values too. */
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=csv", list_id);
-    call(&admin, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &admin, "GET", path, NULL, 200, &r);
     assert_text(r.body, want.data);
     pb_http_reply_free(&r);
     expect_audit(list_id, "csv", 4, true, admin_id);
@@ -407,7 +367,7 @@ small_list_exports_exactly(void **state)
             i > 0 ? "," : "", members[i].id, members[i].email, members[i].json, members[i].created);
     pb_buf_append_str(&want, "\n]\n");
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=json", list_id);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_text(r.body, want.data);
     assert_non_null(r.json);
     assert_int_equal(json_array_size(r.json), 4);
@@ -422,11 +382,11 @@ small_list_exports_exactly(void **state)
     char empty[PB_ID_LEN + 1];
     make_list(&owner, "Empty", empty);
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=json", empty);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_text(r.body, "[]\n");
     pb_http_reply_free(&r);
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", empty);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_text(r.body, "email,age,city,notes,secret\r\n");
     pb_http_reply_free(&r);
     expect_audit(empty, "csv", 0, true, owner_id);
@@ -443,30 +403,31 @@ refusals(void **state)
     json_decref(newest_export_entry(&before));
 
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", list_id);
-    expect_error(&author, path, 403, PB_ERR_FORBIDDEN, NULL);
+    pb_test_expect_error(&t, &author, "GET", path, NULL, 403, PB_ERR_FORBIDDEN, NULL);
     /* Another account's list, an unknown id, no id at all: no such list. */
-    expect_error(&other_owner, path, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &other_owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", other_list);
-    expect_error(&owner, path, 404, PB_ERR_NOT_FOUND, NULL);
-    expect_error(&owner, "/api/v1/lists/01ARZ3NDEKTSV4RRFFQ69G5FAV/export", 404, PB_ERR_NOT_FOUND,
-                 NULL);
-    expect_error(&owner, "/api/v1/lists/not-an-id/export", 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/lists/01ARZ3NDEKTSV4RRFFQ69G5FAV/export", NULL,
+                         404, PB_ERR_NOT_FOUND, NULL);
+    pb_test_expect_error(&t, &owner, "GET", "/api/v1/lists/not-an-id/export", NULL, 404,
+                         PB_ERR_NOT_FOUND, NULL);
     /* Formats. */
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=xlsx", list_id);
-    expect_error(&owner, path, 400, PB_ERR_BAD_REQUEST, "format");
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 400, PB_ERR_BAD_REQUEST, "format");
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=", list_id);
-    expect_error(&owner, path, 400, PB_ERR_BAD_REQUEST, "format");
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 400, PB_ERR_BAD_REQUEST, "format");
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=CSV", list_id);
-    expect_error(&owner, path, 400, PB_ERR_BAD_REQUEST, "format");
+    pb_test_expect_error(&t, &owner, "GET", path, NULL, 400, PB_ERR_BAD_REQUEST, "format");
     /* Not logged in. */
     struct pb_http_client nobody;
     memset(&nobody, 0, sizeof(nobody));
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", list_id);
-    expect_error(&nobody, path, 401, PB_ERR_UNAUTHENTICATED, NULL);
+    pb_test_expect_error(&t, &nobody, "GET", path, NULL, 401, PB_ERR_UNAUTHENTICATED, NULL);
 
     /* HEAD: the headers of the download, no export. */
     struct pb_http_reply r;
-    call(&owner, "HEAD", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "HEAD", path, NULL, 200, &r);
     assert_header(&r, "Content-Type", "text/csv; charset=utf-8");
     pb_http_reply_free(&r);
 
@@ -674,7 +635,7 @@ big_list_crosses_batches(void **state)
     char path[256];
     struct pb_http_reply r;
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export", big_list);
-    call(&admin, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &admin, "GET", path, NULL, 200, &r);
     assert_int_equal(strlen(r.body), want.len);
     assert_text(r.body, want.data);
     pb_http_reply_free(&r);
@@ -684,7 +645,7 @@ big_list_crosses_batches(void **state)
 
     /* JSON: every member once, in id order, sealed values opened. */
     snprintf(path, sizeof(path), "/api/v1/lists/%s/export?format=json", big_list);
-    call(&owner, "GET", path, NULL, 200, &r);
+    pb_test_call(&t, &owner, "GET", path, NULL, 200, &r);
     assert_non_null(r.json);
     assert_int_equal(json_array_size(r.json), BIG - 2);
     int s = 0;

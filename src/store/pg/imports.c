@@ -31,6 +31,28 @@ ordinal(const PGresult *res, int row, int col, int n)
     return i >= 1 && i <= n ? (int)(i - 1) : -1;
 }
 
+/*
+ * Sets flags[i] for every batch position i (1-based, in column 0) the
+ * result names, and frees the result. A position out of the batch is a
+ * hard error.
+ */
+static enum pb_qs
+mark_positions(PGresult *res, int n, bool *flags, const char *what)
+{
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows; r++) {
+        int i = ordinal(res, r, 0, n);
+        if (i < 0) {
+            pb_error("postgres: %s: a position out of the batch", what);
+            PQclear(res);
+            return PB_QS_HARD_ERROR;
+        }
+        flags[i] = true;
+    }
+    PQclear(res);
+    return pb_pg_rows(rows);
+}
+
 /* Refuses a batch size that is negative. */
 static bool
 count_ok(int n, const char *what)
@@ -331,20 +353,7 @@ pb_pg_membership_subscribe_many(struct pb_conn *conn, const char *account_id, co
         "  WHERE id = $2 AND account_id = $1 AND EXISTS (SELECT 1 FROM up))"
         " SELECT s.i FROM src s JOIN up ON up.contact_id = s.c",
         &p, 0, &res);
-    if (qs < 0)
-        return qs;
-    int rows = PQntuples(res);
-    for (int r = 0; r < rows; r++) {
-        int i = ordinal(res, r, 0, n);
-        if (i < 0) {
-            pb_error("postgres: membership_subscribe_many: a position out of the batch");
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
-        changed[i] = true;
-    }
-    PQclear(res);
-    return pb_pg_rows(rows);
+    return qs < 0 ? qs : mark_positions(res, n, changed, "membership_subscribe_many");
 }
 
 /* ---- the consent log ---- */
@@ -467,20 +476,7 @@ pb_pg_event_ref_exists_many(struct pb_conn *conn, const char *account_id, const 
         " CROSS JOIN LATERAL (SELECT 1 FROM consent_events e WHERE e.account_id = $1"
         " AND e.contact_id = u.c AND e.ref = $2 LIMIT 1) e",
         &p, 0, &res);
-    if (qs < 0)
-        return qs;
-    int rows = PQntuples(res);
-    for (int r = 0; r < rows; r++) {
-        int i = ordinal(res, r, 0, n);
-        if (i < 0) {
-            pb_error("postgres: event_ref_exists_many: a position out of the batch");
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
-        has[i] = true;
-    }
-    PQclear(res);
-    return pb_pg_rows(rows);
+    return qs < 0 ? qs : mark_positions(res, n, has, "event_ref_exists_many");
 }
 
 /* ---- uploads ---- */
