@@ -177,8 +177,10 @@ pb_api_imports_create(struct pb_request *req)
     }
     if (st->pp != NULL && st->err == PB_ERR_OK) {
         /* Tells the post processor that the body ended, so it hands over what it holds. */
-        MHD_destroy_post_processor(st->pp);
+        enum MHD_Result complete = MHD_destroy_post_processor(st->pp);
         st->pp = NULL;
+        if (complete != MHD_YES)
+            refuse(st, PB_ERR_INVALID, "file", "the multipart body ends before its last part does");
     }
     if (st->err != PB_ERR_OK) {
         pb_reply_error(req, st->err, st->field, "%s", st->why);
