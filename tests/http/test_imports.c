@@ -38,46 +38,6 @@ static char public_list[PB_ID_LEN + 1], private_list[PB_ID_LEN + 1], other_list[
 
 /* ---- helpers ---- */
 
-static size_t
-collect(char *ptr, size_t size, size_t n, void *user)
-{
-    return pb_buf_append(user, ptr, size * n) == PB_ERR_OK ? size * n : 0;
-}
-
-/* POSTs `len` bytes as they are with `content_type`, as the owner; the reply's JSON (new ref). */
-static json_t *
-post_raw(const char *path, const char *content_type, const void *data, size_t len, long *status)
-{
-    CURL *curl = curl_easy_init();
-    char url[256], cookie[300], type[200], csrf[200];
-    snprintf(url, sizeof(url), "%s%s", t.base_url, path);
-    snprintf(cookie, sizeof(cookie), "%s", owner.cookie);
-    snprintf(type, sizeof(type), "Content-Type: %s", content_type);
-    snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", owner.csrf);
-    struct curl_slist *headers = curl_slist_append(NULL, type);
-    headers = curl_slist_append(headers, csrf);
-    struct pb_buf body;
-    pb_buf_init(&body, 64 * 1024);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CAINFO, t.config.tls_cert);
-    curl_easy_setopt(curl, CURLOPT_COOKIE, cookie);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    CURLcode rc = curl_easy_perform(curl);
-    *status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    json_t *out = rc == CURLE_OK && pb_buf_append(&body, "", 1) == PB_ERR_OK
-                      ? json_loads(body.data, 0, NULL)
-                      : NULL;
-    pb_buf_release(&body, 0);
-    return out;
-}
-
 static void
 make_list(struct pb_http_client *c, const char *name, bool is_public, char id[PB_ID_LEN + 1])
 {
@@ -553,12 +513,10 @@ bad_requests_name_the_part(void **state)
         "filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nemail\ncut@example.org\n";
     char cut_body[512];
     int cut_len = snprintf(cut_body, sizeof(cut_body), cut, private_list);
-    long cut_status = 0;
-    json_t *cut_reply = post_raw("/api/v1/imports", "multipart/form-data; boundary=XYZ", cut_body,
-                                 (size_t)cut_len, &cut_status);
-    assert_int_equal(cut_status, 422);
-    assert_string_equal(json_string_value(json_object_get(cut_reply, "field")), "file");
-    json_decref(cut_reply);
+    pb_test_http_raw(&t, &owner, "POST", "/api/v1/imports", "multipart/form-data; boundary=XYZ",
+                     cut_body, (size_t)cut_len, &r);
+    pb_test_check_error(&r, "a multipart body cut off", 422, 103, "file");
+    pb_http_reply_free(&r);
     assert_null(contact("cut@example.org"));
     struct pb_test_part only_lists[] = {{"list_ids", private_list, NULL, 0}};
     pb_test_multipart(&t, &owner, "/api/v1/imports", only_lists, 1, &r);
@@ -581,9 +539,12 @@ evidence_on_the_statement(void **state)
 {
     (void)state;
     /* Upload the screenshot (raw body), then name it in the import. */
-    long status = 0;
-    json_t *ev = post_raw("/api/v1/evidence", "image/png", png, sizeof(png), &status);
+    struct pb_http_reply up;
+    long status = pb_test_http_raw(&t, &owner, "POST", "/api/v1/evidence", "image/png", png,
+                                   sizeof(png), &up);
     assert_true(status == 201 || status == 200);
+    json_t *ev = json_incref(up.json);
+    pb_http_reply_free(&up);
     char evidence_id[PB_ID_LEN + 1];
     pb_strlcpy(evidence_id, json_string_value(json_object_get(ev, "id")), sizeof(evidence_id));
     json_decref(ev);

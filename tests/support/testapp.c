@@ -268,6 +268,15 @@ long
 pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method, const char *path,
              const char *json_body, struct pb_http_reply *out)
 {
+    return pb_test_http_raw(t, c, method, path, json_body ? "application/json" : NULL, json_body,
+                            json_body ? strlen(json_body) : 0, out);
+}
+
+long
+pb_test_http_raw(struct pb_testapp *t, struct pb_http_client *c, const char *method,
+                 const char *path, const char *content_type, const void *data, size_t len,
+                 struct pb_http_reply *out)
+{
     memset(out, 0, sizeof(*out));
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
@@ -279,9 +288,12 @@ pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method,
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    if (json_body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
-        headers = curl_slist_append(headers, "Content-Type: application/json");
+    char type[256];
+    if (data != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, type);
     }
     headers = client_headers(curl, c, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);

@@ -81,6 +81,12 @@ long
 pb_test_http(struct pb_testapp *t, struct pb_http_client *c, const char *method, const char *path,
              const char *json_body, struct pb_http_reply *out);
 
+/* pb_test_http with `len` bytes of `data` sent as they are, as `content_type`. */
+long
+pb_test_http_raw(struct pb_testapp *t, struct pb_http_client *c, const char *method,
+                 const char *path, const char *content_type, const void *data, size_t len,
+                 struct pb_http_reply *out);
+
 /* One part of a multipart/form-data body: a form value, or a file when `data` is set. */
 struct pb_test_part {
     const char *name;

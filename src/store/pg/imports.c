@@ -53,6 +53,16 @@ mark_positions(PGresult *res, int n, bool *flags, const char *what)
     return pb_pg_rows(rows);
 }
 
+/* The batch's contact ids as one text[] parameter. */
+static void
+param_ids(struct pb_pg_params *p, const pb_id_text *ids, int n)
+{
+    pb_pg_array_begin(p, PB_PG_OID_TEXT, n);
+    for (int i = 0; i < n; i++)
+        pb_pg_elem_text(p, ids[i], sizeof(ids[i]));
+    pb_pg_array_end(p);
+}
+
 /* Refuses a batch size that is negative. */
 static bool
 count_ok(int n, const char *what)
@@ -286,10 +296,7 @@ pb_pg_value_list_many(struct pb_conn *conn, const char *account_id, const pb_id_
     struct pb_pg_params p;
     pb_pg_params_init(&p, 64 + (size_t)n * (4 + PB_ID_LEN));
     pb_pg_param_text(&p, account_id);
-    pb_pg_array_begin(&p, PB_PG_OID_TEXT, n);
-    for (int i = 0; i < n; i++)
-        pb_pg_elem_text(&p, contact_ids[i], sizeof(contact_ids[i]));
-    pb_pg_array_end(&p);
+    param_ids(&p, contact_ids, n);
     PGresult *res;
     /* Binary results: the sealed values come as bytes, not hex. */
     enum pb_qs qs = pb_pg_params_exec(
@@ -323,10 +330,7 @@ pb_pg_membership_subscribe_many(struct pb_conn *conn, const char *account_id, co
     pb_pg_params_init(&p, 64 + (size_t)n * (4 + PB_ID_LEN));
     pb_pg_param_text(&p, account_id);
     pb_pg_param_text(&p, list_id);
-    pb_pg_array_begin(&p, PB_PG_OID_TEXT, n);
-    for (int i = 0; i < n; i++)
-        pb_pg_elem_text(&p, contact_ids[i], sizeof(contact_ids[i]));
-    pb_pg_array_end(&p);
+    param_ids(&p, contact_ids, n);
     pb_pg_param_text(&p, pb_pg_opt(statement_id));
     pb_pg_param_text(&p, since_text);
     PGresult *res;
@@ -465,10 +469,7 @@ pb_pg_event_ref_exists_many(struct pb_conn *conn, const char *account_id, const 
     pb_pg_params_init(&p, 64 + (size_t)n * (4 + PB_ID_LEN));
     pb_pg_param_text(&p, account_id);
     pb_pg_param_text(&p, ref);
-    pb_pg_array_begin(&p, PB_PG_OID_TEXT, n);
-    for (int i = 0; i < n; i++)
-        pb_pg_elem_text(&p, contact_ids[i], sizeof(contact_ids[i]));
-    pb_pg_array_end(&p);
+    param_ids(&p, contact_ids, n);
     PGresult *res;
     enum pb_qs qs = pb_pg_params_exec(
         c, PB_PG_EVENT_REF_EXISTS_MANY, "pb_event_ref_exists_many",
