@@ -10,7 +10,7 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd gnutls jansson sqlite3 libpq libsodium inih liboath libqrencode libidn2
-TPKGS   := cmocka libcurl
+TPKGS   := cmocka libcurl opendkim
 
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS)) -lcsv -lpthread

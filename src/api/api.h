@@ -139,4 +139,53 @@ pb_api_imports_get(struct pb_request *req);
 void
 pb_api_lists_export(struct pb_request *req);
 
+/*
+ * campaigns.c: GET/POST /campaigns, GET/PATCH/DELETE /campaigns/{id},
+ * POST /campaigns/{id}/test|send|pause|resume|cancel, GET /campaigns/{id}/stats.
+ */
+void
+pb_api_campaigns_list(struct pb_request *req);
+void
+pb_api_campaigns_create(struct pb_request *req);
+void
+pb_api_campaigns_get(struct pb_request *req);
+void
+pb_api_campaigns_update(struct pb_request *req);
+void
+pb_api_campaigns_delete(struct pb_request *req);
+void
+pb_api_campaigns_test(struct pb_request *req);
+void
+pb_api_campaigns_send(struct pb_request *req);
+void
+pb_api_campaigns_pause(struct pb_request *req);
+void
+pb_api_campaigns_resume(struct pb_request *req);
+void
+pb_api_campaigns_cancel(struct pb_request *req);
+void
+pb_api_campaigns_stats(struct pb_request *req);
+
+/* settings.c: the account's SMTP relay and DKIM keys (secrets never returned). */
+void
+pb_api_settings_smtp_get(struct pb_request *req);
+void
+pb_api_settings_smtp_put(struct pb_request *req);
+void
+pb_api_settings_dkim_get(struct pb_request *req);
+void
+pb_api_settings_dkim_put(struct pb_request *req);
+void
+pb_api_settings_dkim_delete(struct pb_request *req);
+
+/* public.c: the links in campaign mail: unsubscribe (RFC 8058), open pixel, click redirect. */
+void
+pb_api_public_unsubscribe_page(struct pb_request *req);
+void
+pb_api_public_unsubscribe(struct pb_request *req);
+void
+pb_api_public_open(struct pb_request *req);
+void
+pb_api_public_click(struct pb_request *req);
+
 #endif

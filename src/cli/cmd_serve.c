@@ -15,7 +15,10 @@
 #include "crypto/totp.h"
 #include "http/server.h"
 #include "jobs/kinds.h"
+#include <sodium.h>
+
 #include "jobs/mailer.h"
+#include "jobs/sender.h"
 
 enum { MAILER_INTERVAL_SECONDS = 5, JOB_THREADS = 2 };
 
@@ -54,6 +57,7 @@ pb_cmd_serve(int argc, char **argv)
     struct pb_server *server = NULL;
     struct pb_mailer *mailer = NULL;
     struct pb_runner *runner = NULL;
+    struct pb_sender *sender = NULL;
     if ((rc = pb_cli_open_app("serve", &config, &cli)) != PB_EXIT_OK)
         return rc;
     rc = PB_EXIT_FAIL;
@@ -77,12 +81,20 @@ pb_cmd_serve(int argc, char **argv)
         pb_cli_error("serve", "cannot start the mailer worker");
         goto out;
     }
-    /* Each node names itself, so that the leases of its jobs say whose they are. */
+    /*
+     * Each node names itself, so that the leases of its jobs and recipients
+     * say whose they are; the random part tells nodes on two hosts apart.
+     */
     char node[64];
-    snprintf(node, sizeof(node), "node-%d", (int)getpid());
+    snprintf(node, sizeof(node), "node-%d-%04x", (int)getpid(),
+             (unsigned)randombytes_uniform(0x10000));
     if (!no_workers && (pb_job_kinds_register() != PB_ERR_OK ||
                         pb_runner_start(&cli.app, node, JOB_THREADS, &runner) != PB_ERR_OK)) {
         pb_cli_error("serve", "cannot start the job runner");
+        goto out;
+    }
+    if (!no_workers && pb_sender_start(&cli.app, node, config.send_threads, &sender) != PB_ERR_OK) {
+        pb_cli_error("serve", "cannot start the sender threads");
         goto out;
     }
     pb_info("serving %s on port %d (store %s%s)", config.public_url, pb_server_port(server),
@@ -99,6 +111,7 @@ pb_cmd_serve(int argc, char **argv)
 out:
     if (server != NULL)
         pb_server_stop(server, config.shutdown_grace_seconds);
+    pb_sender_stop(sender);
     pb_runner_stop(runner);
     pb_mailer_stop(mailer);
     pb_cli_close_app(&cli);

@@ -58,6 +58,9 @@ static const struct key_spec keys[] = {
     STR("keys", "master_key_file", master_key_file),
     STR("log", "level", log_level),
     INT("jobs", "lease_seconds", jobs_lease_seconds, 5, 3600),
+    INT("send", "threads", send_threads, 0, 64),
+    INT("send", "retry_seconds", send_retry_seconds, 1, 86400),
+    INT("send", "batch", send_batch, 1, 200),
 };
 
 void
@@ -75,6 +78,9 @@ pb_config_defaults(struct pb_config *config)
     snprintf(config->mail_from, sizeof(config->mail_from), "Postbode <no-reply@localhost>");
     snprintf(config->log_level, sizeof(config->log_level), "info");
     config->jobs_lease_seconds = 60;
+    config->send_threads = 4;
+    config->send_retry_seconds = 60;
+    config->send_batch = 100;
 }
 
 static const struct key_spec *

@@ -10,25 +10,52 @@
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-void
-pb_id_new(char out[PB_ID_LEN + 1])
+/* 128 bits as 26 base32 digits: the first digit carries the top 3 bits. */
+static void
+encode(const unsigned char raw[PB_ID_BYTES], char out[PB_ID_LEN + 1])
 {
-    unsigned char raw[16];
-    uint64_t ms = (uint64_t)pb_clock_now_ms();
-    for (int i = 5; i >= 0; i--) {
-        raw[i] = (unsigned char)(ms & 0xff);
-        ms >>= 8;
-    }
-    randombytes_buf(raw + 6, 10);
-    /* 128 bits as 26 base32 digits: the first digit carries the top 3 bits. */
     unsigned __int128 v = 0;
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < PB_ID_BYTES; i++)
         v = (v << 8) | raw[i];
     for (int i = PB_ID_LEN - 1; i >= 0; i--) {
         out[i] = crockford[(unsigned)(v & 31)];
         v >>= 5;
     }
     out[PB_ID_LEN] = '\0';
+}
+
+void
+pb_id_new(char out[PB_ID_LEN + 1])
+{
+    unsigned char raw[PB_ID_BYTES];
+    uint64_t ms = (uint64_t)pb_clock_now_ms();
+    for (int i = 5; i >= 0; i--) {
+        raw[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    randombytes_buf(raw + 6, 10);
+    encode(raw, out);
+}
+
+bool
+pb_id_pack(const char *id, unsigned char out[PB_ID_BYTES])
+{
+    if (!pb_id_valid(id))
+        return false;
+    unsigned __int128 v = 0;
+    for (int i = 0; i < PB_ID_LEN; i++)
+        v = (v << 5) | (unsigned)(strchr(crockford, id[i]) - crockford);
+    for (int i = PB_ID_BYTES - 1; i >= 0; i--) {
+        out[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+    return true;
+}
+
+void
+pb_id_unpack(const unsigned char raw[PB_ID_BYTES], char out[PB_ID_LEN + 1])
+{
+    encode(raw, out);
 }
 
 bool

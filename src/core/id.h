@@ -14,6 +14,7 @@
 
 #define PB_ID_LEN    26
 #define PB_TOKEN_LEN 43
+#define PB_ID_BYTES  16 /* an id packed into binary */
 
 void
 pb_id_new(char out[PB_ID_LEN + 1]);
@@ -21,6 +22,13 @@ pb_id_new(char out[PB_ID_LEN + 1]);
 /* Whether `s` has the shape of an id (26 Crockford base32 characters). */
 bool
 pb_id_valid(const char *s);
+
+/* An id as 16 bytes (for compact tokens); false when `id` is not one. */
+bool
+pb_id_pack(const char *id, unsigned char out[PB_ID_BYTES]);
+
+void
+pb_id_unpack(const unsigned char raw[PB_ID_BYTES], char out[PB_ID_LEN + 1]);
 
 void
 pb_token_new(char out[PB_TOKEN_LEN + 1]);

@@ -20,8 +20,9 @@ pb_strlcpy(char *dst, const char *src, size_t size)
     return true;
 }
 
-bool
-pb_str_clean_utf8(const char *s, size_t max_bytes)
+/* Valid UTF-8 within max_bytes, no NUL; C0 controls refused except, with `text`, TAB CR LF. */
+static bool
+utf8_check(const char *s, size_t max_bytes, bool text)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
@@ -32,7 +33,7 @@ pb_str_clean_utf8(const char *s, size_t max_bytes)
         size_t len;
         unsigned cp;
         if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
+            if ((c < 0x20 && !(text && (c == '\t' || c == '\n' || c == '\r'))) || c == 0x7f)
                 return false;
             n++;
             continue;
@@ -60,6 +61,18 @@ pb_str_clean_utf8(const char *s, size_t max_bytes)
         n += len;
     }
     return n <= max_bytes;
+}
+
+bool
+pb_str_clean_utf8(const char *s, size_t max_bytes)
+{
+    return utf8_check(s, max_bytes, false);
+}
+
+bool
+pb_str_text_utf8(const char *s, size_t max_bytes)
+{
+    return utf8_check(s, max_bytes, true);
 }
 
 bool

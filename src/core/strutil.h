@@ -13,6 +13,10 @@ pb_strlcpy(char *dst, const char *src, size_t size);
 bool
 pb_str_clean_utf8(const char *s, size_t max_bytes);
 
+/* pb_str_clean_utf8 for multi-line text: tabs and line breaks allowed. */
+bool
+pb_str_text_utf8(const char *s, size_t max_bytes);
+
 /* Whether `s` begins with `prefix`. */
 bool
 pb_str_starts_with(const char *s, const char *prefix);

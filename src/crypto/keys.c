@@ -148,6 +148,19 @@ pb_keys_seal_system(const struct pb_keys *keys, const char *place, const void *p
     pb_aead_seal(keys->master + PB_MASTER_KEY_BYTES, SYSTEM_KEY_ID, place, plain, len, out);
 }
 
+void
+pb_keys_mac_system(const struct pb_keys *keys, const char *domain, const void *data, size_t len,
+                   unsigned char *out, size_t outlen)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, keys->master + PB_MASTER_KEY_BYTES, PB_MASTER_KEY_BYTES, outlen);
+    /* The domain with its terminating NUL, so that no domain is a prefix of another's input. */
+    crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+    crypto_generichash_update(&st, data, len);
+    crypto_generichash_final(&st, out, outlen);
+    sodium_memzero(&st, sizeof(st));
+}
+
 enum pb_err
 pb_keys_open_system(const struct pb_keys *keys, const char *place, const unsigned char *sealed,
                     size_t len, unsigned char *out, size_t *out_len)

@@ -50,6 +50,15 @@ pb_keys_open_system(const struct pb_keys *keys, const char *place, const unsigne
                     size_t len, unsigned char *out, size_t *out_len);
 
 /*
+ * A MAC under the system key (keyed BLAKE2b, `outlen` 16..64 bytes) over
+ * `domain` and `data`: for tokens that must be checked without a database
+ * lookup (unsubscribe and tracking links). `domain` separates the uses.
+ */
+void
+pb_keys_mac_system(const struct pb_keys *keys, const char *domain, const void *data, size_t len,
+                   unsigned char *out, size_t outlen);
+
+/*
  * An account's data key (sealing sensitive values, TOTP seeds, SMTP
  * passwords, DKIM keys, evidence) and its derived blind-index key, in
  * guarded memory. The control store keeps the data key only wrapped

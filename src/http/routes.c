@@ -14,6 +14,8 @@
 #define EVIDENCE (10 * 1024 * 1024)
 /* An import's upload: streamed into the database as it comes, never held whole. */
 #define IMPORT PB_IMPORT_UPLOAD_MAX
+/* A campaign: two bodies of up to 1 MiB each, JSON-escaped. */
+#define CAMPAIGN (5 * 1024 * 1024)
 
 const struct pb_route pb_routes[] = {
     /* method, pattern, handler, permission, body limit, csrf, raw body, flags */
@@ -110,6 +112,45 @@ const struct pb_route pb_routes[] = {
      NULL},
     {"GET", "/api/v1/lists/{id}/export", pb_api_lists_export, PB_PERM_CONTACTS_EXPORT, 0, false,
      false, 0, NULL},
+
+    /* Issue 6: campaigns, sending settings, and the public links in campaign mail. */
+    {"GET", "/api/v1/campaigns", pb_api_campaigns_list, PB_PERM_CAMPAIGNS_WRITE, 0, false, false, 0,
+     NULL},
+    {"POST", "/api/v1/campaigns", pb_api_campaigns_create, PB_PERM_CAMPAIGNS_WRITE, CAMPAIGN, true,
+     false, 0, NULL},
+    {"GET", "/api/v1/campaigns/{id}", pb_api_campaigns_get, PB_PERM_CAMPAIGNS_WRITE, 0, false,
+     false, 0, NULL},
+    {"PATCH", "/api/v1/campaigns/{id}", pb_api_campaigns_update, PB_PERM_CAMPAIGNS_WRITE, CAMPAIGN,
+     true, false, 0, NULL},
+    {"DELETE", "/api/v1/campaigns/{id}", pb_api_campaigns_delete, PB_PERM_CAMPAIGNS_WRITE, 0, true,
+     false, 0, NULL},
+    {"POST", "/api/v1/campaigns/{id}/test", pb_api_campaigns_test, PB_PERM_CAMPAIGNS_WRITE, JSON,
+     true, false, 0, NULL},
+    {"POST", "/api/v1/campaigns/{id}/send", pb_api_campaigns_send, PB_PERM_CAMPAIGNS_SEND, JSON,
+     true, false, 0, NULL},
+    {"POST", "/api/v1/campaigns/{id}/pause", pb_api_campaigns_pause, PB_PERM_CAMPAIGNS_SEND, JSON,
+     true, false, 0, NULL},
+    {"POST", "/api/v1/campaigns/{id}/resume", pb_api_campaigns_resume, PB_PERM_CAMPAIGNS_SEND, JSON,
+     true, false, 0, NULL},
+    {"POST", "/api/v1/campaigns/{id}/cancel", pb_api_campaigns_cancel, PB_PERM_CAMPAIGNS_SEND, JSON,
+     true, false, 0, NULL},
+    {"GET", "/api/v1/campaigns/{id}/stats", pb_api_campaigns_stats, PB_PERM_CAMPAIGNS_WRITE, 0,
+     false, false, 0, NULL},
+    {"GET", "/api/v1/settings/smtp", pb_api_settings_smtp_get, PB_PERM_SETTINGS_MANAGE, 0, false,
+     false, 0, NULL},
+    {"PUT", "/api/v1/settings/smtp", pb_api_settings_smtp_put, PB_PERM_SETTINGS_MANAGE, SMALL, true,
+     false, 0, NULL},
+    {"GET", "/api/v1/settings/dkim", pb_api_settings_dkim_get, PB_PERM_SETTINGS_MANAGE, 0, false,
+     false, 0, NULL},
+    {"PUT", "/api/v1/settings/dkim", pb_api_settings_dkim_put, PB_PERM_SETTINGS_MANAGE, SMALL, true,
+     false, 0, NULL},
+    {"DELETE", "/api/v1/settings/dkim/{domain}/{selector}", pb_api_settings_dkim_delete,
+     PB_PERM_SETTINGS_MANAGE, 0, true, false, 0, NULL},
+    /* Public: reached from a mail client, no login and no CSRF token (the token is signed). */
+    {"GET", "/u/{token}", pb_api_public_unsubscribe_page, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"POST", "/u/{token}", pb_api_public_unsubscribe, PB_PERM_PUBLIC, SMALL, false, true, 0, NULL},
+    {"GET", "/o/{token}", pb_api_public_open, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
+    {"GET", "/c/{token}", pb_api_public_click, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
 
     {"GET", "/", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},
     {"GET", "/{file}", pb_static_get, PB_PERM_PUBLIC, 0, false, false, 0, NULL},

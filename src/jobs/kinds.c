@@ -4,7 +4,8 @@
 enum pb_err
 pb_job_kinds_register(void)
 {
-    static const struct pb_job_kind *const all[] = {&pb_job_kind_field_reseal, &pb_job_kind_import};
+    static const struct pb_job_kind *const all[] = {&pb_job_kind_field_reseal, &pb_job_kind_import,
+                                                    &pb_job_kind_campaign_prepare};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         enum pb_err err = pb_runner_register(all[i]);
         if (err != PB_ERR_OK)

@@ -6,6 +6,7 @@
 
 extern const struct pb_job_kind pb_job_kind_field_reseal;
 extern const struct pb_job_kind pb_job_kind_import;
+extern const struct pb_job_kind pb_job_kind_campaign_prepare;
 
 /* Registers every kind above with the runner. */
 enum pb_err

@@ -126,18 +126,36 @@ update_tx(struct pb_tx *tx, void *cls)
         (qs = tx->ops->account_set_require_2fa(tx->conn, u->who->account_id,
                                                u->patch->require_2fa)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    if (u->patch->tracking != NULL &&
+        (qs = tx->ops->account_set_tracking(tx->conn, u->who->account_id, u->patch->tracking)) <= 0)
+        return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
     return tx->ops->audit_insert(tx->conn, &u->audit);
+}
+
+bool
+pb_account_tracking_valid(const char *tracking)
+{
+    return tracking != NULL &&
+           (strcmp(tracking, "off") == 0 || strcmp(tracking, "aggregate") == 0 ||
+            strcmp(tracking, "individual") == 0);
 }
 
 enum pb_err
 pb_account_update(struct pb_app *app, const struct pb_principal *who,
                   const struct pb_account_patch *patch, const char *client_ip)
 {
+    if (patch->tracking != NULL && !pb_account_tracking_valid(patch->tracking))
+        return PB_ERR_INVALID;
     struct update_ctx u = {.who = who, .patch = patch};
-    char detail[64] = "{}";
+    /* What changed; the tracking mode is checked above, so it needs no escaping. */
+    char detail[96], require[32] = "", tracking[32] = "";
     if (patch->set_require_2fa)
-        snprintf(detail, sizeof(detail), "{\"require_2fa\":%s}",
+        snprintf(require, sizeof(require), "\"require_2fa\":%s",
                  patch->require_2fa ? "true" : "false");
+    if (patch->tracking != NULL)
+        snprintf(tracking, sizeof(tracking), "\"tracking\":\"%s\"", patch->tracking);
+    snprintf(detail, sizeof(detail), "{%s%s%s}", require, require[0] && tracking[0] ? "," : "",
+             tracking);
     pb_audit_entry_make(&u.audit, who->account_id, who->user_id, "account.updated", client_ip,
                         detail);
     return pb_store_tx(app->control, PB_TX_WRITE, update_tx, &u);

@@ -34,8 +34,19 @@ pb_account_get(struct pb_app *app, const char *account_id, struct pb_account *ou
 struct pb_account_patch {
     bool set_require_2fa;
     bool require_2fa;
+    /*
+     * What campaign mail tracks: "off", "aggregate" (counts only, no record
+     * of who opened or clicked: the default) or "individual" (per
+     * recipient). NULL: left as it is.
+     */
+    const char *tracking;
 };
 
+/* Whether `tracking` is one of the modes above. */
+bool
+pb_account_tracking_valid(const char *tracking);
+
+/* PB_ERR_INVALID for a tracking mode that is not one (nothing is changed then). */
 enum pb_err
 pb_account_update(struct pb_app *app, const struct pb_principal *who,
                   const struct pb_account_patch *patch, const char *client_ip);

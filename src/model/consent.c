@@ -322,6 +322,29 @@ event_json(void *cls, const struct pb_consent_event *e, const struct pb_consent_
         json_object_set_new(h->statement_ids, e->statement_id, json_true());
 }
 
+/* RFC 3339, or JSON null for 0 ("never"). */
+static json_t *
+time_or_null(int64_t at)
+{
+    char text[21];
+    if (at == 0)
+        return json_null();
+    pb_clock_format_rfc3339(at, text);
+    return json_string(text);
+}
+
+/* A campaign the person was a recipient of: what was sent and what they did with it. */
+static void
+campaign_json(void *cls, const struct pb_recipient *r, const char *campaign_name)
+{
+    struct history_ctx *h = cls;
+    json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:o}", "campaign_id", r->campaign_id,
+                             "name", campaign_name, "state", r->state, "sent_at",
+                             time_or_null(r->sent_at), "opens", r->opens, "clicks", r->clicks,
+                             "unsubscribed_at", time_or_null(r->unsubscribed_at));
+    json_array_append_new(json_object_get(h->out, "campaigns"), item);
+}
+
 static enum pb_qs
 history_tx(struct pb_tx *tx, void *cls)
 {
@@ -347,6 +370,9 @@ history_tx(struct pb_tx *tx, void *cls)
     json_object_set_new(h->out, "contact", c);
     if ((qs = tx->ops->event_list_for_contact(tx->conn, h->account_id, contact.id, event_json, h)) <
         0)
+        return qs;
+    if ((qs = tx->ops->recipient_list_for_contact(tx->conn, h->account_id, contact.id,
+                                                  campaign_json, h)) < 0)
         return qs;
 
     const char *sid;

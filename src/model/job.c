@@ -110,3 +110,27 @@ out:
     free(job);
     return err;
 }
+
+enum pb_qs
+pb_job_insert_tx(struct pb_tx *tx, const char *account_id, const char *kind,
+                 const char *params_json, char id[PB_ID_LEN + 1])
+{
+    static struct pb_job zero;
+    if (strlen(params_json) > PB_JOB_PARAMS_MAX || strlen(kind) > PB_JOB_KIND_MAX)
+        return pb_tx_abort(tx, PB_ERR_TOO_LARGE);
+    struct pb_job *job = malloc(sizeof(*job));
+    if (job == NULL)
+        return pb_tx_abort(tx, PB_ERR_NOMEM);
+    *job = zero;
+    pb_id_new(job->id);
+    pb_strlcpy(job->account_id, account_id, sizeof(job->account_id));
+    pb_strlcpy(job->kind, kind, sizeof(job->kind));
+    pb_strlcpy(job->params, params_json, sizeof(job->params));
+    pb_strlcpy(job->state, "queued", sizeof(job->state));
+    job->created_at = job->updated_at = pb_clock_now();
+    enum pb_qs qs = tx->ops->job_insert(tx->conn, job);
+    if (qs >= 0)
+        memcpy(id, job->id, PB_ID_LEN + 1);
+    free(job);
+    return qs;
+}

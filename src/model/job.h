@@ -37,4 +37,13 @@ pb_job_enqueue_id(struct pb_app *app, const char *account_id, const char *kind,
 enum pb_err
 pb_job_get_json(struct pb_app *app, const char *account_id, const char *id, json_t **out);
 
+/*
+ * Inside a write transaction on the account's store: queues a job together
+ * with the change that calls for it (so that neither happens without the
+ * other). `params_json` must be a JSON object; the new id goes to `id`.
+ */
+enum pb_qs
+pb_job_insert_tx(struct pb_tx *tx, const char *account_id, const char *kind,
+                 const char *params_json, char id[PB_ID_LEN + 1]);
+
 #endif

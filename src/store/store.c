@@ -258,3 +258,12 @@ out:
     release(store, conn);
     return err;
 }
+
+void
+pb_campaign_bodies_free(struct pb_campaign *campaign)
+{
+    free(campaign->html);
+    free(campaign->text);
+    campaign->html = NULL;
+    campaign->text = NULL;
+}

@@ -47,7 +47,8 @@ struct pb_account {
     /* The account's data key, wrapped by the master key (crypto/keys.h). */
     unsigned char data_key[PB_SEALED_MAX];
     size_t data_key_len;
-    bool require_2fa; /* users without TOTP must enrol before anything else */
+    bool require_2fa;  /* users without TOTP must enrol before anything else */
+    char tracking[12]; /* "off", "aggregate" (counts only) or "individual" (per recipient) */
 };
 
 /* ---- Users and what authenticates them (control store) ---- */
@@ -156,6 +157,7 @@ struct pb_contact {
     size_t email_bidx_len;                           /* 0: none (NULL) */
     char status[8];                                  /* "active" or "erased" */
     char pseudonym[64];                              /* "" (NULL) until erased */
+    int64_t suppressed_at; /* 0: may be mailed; else when it was suppressed (hard bounce) */
     int64_t created_at;
     int64_t updated_at;
 };
@@ -301,6 +303,135 @@ typedef void (*pb_import_reject_cb)(void *cls, const struct pb_import_reject *re
 
 /* A contact id as the batch operations take them. */
 typedef char pb_id_text[PB_ID_LEN + 1];
+
+/* ---- Campaigns and sending (issue 6) ---- */
+
+#define PB_SUBJECT_MAX        1000          /* bytes of a campaign subject template */
+#define PB_ADDRESS_HEADER_MAX 512           /* a From or Reply-To value: "Name <addr>" */
+#define PB_BODY_MAX           (1024 * 1024) /* bytes of an HTML or text body template */
+#define PB_CAMPAIGN_LISTS_MAX 32            /* lists one campaign is sent to, at most */
+#define PB_URL_MAX            2048          /* a link of a campaign */
+#define PB_HOST_MAX           255
+#define PB_SMTP_USER_MAX      255
+#define PB_DOMAIN_MAX         253
+#define PB_SELECTOR_MAX       63
+#define PB_DKIM_SEALED_MAX    4096 /* a sealed DKIM private key (RSA-2048 PEM and the seal) */
+#define PB_DKIM_PUBLIC_MAX    1024 /* the p= value of the DNS record, base64 */
+
+/* An account's SMTP relay (one per account). */
+struct pb_smtp_relay {
+    char account_id[PB_ID_LEN + 1];
+    char host[PB_HOST_MAX + 1];
+    int port;
+    char tls[12];                        /* "starttls", "smtps" or "none" */
+    char username[PB_SMTP_USER_MAX + 1]; /* "" (NULL): no AUTH */
+    unsigned char password_sealed[PB_SEALED_MAX];
+    size_t password_sealed_len; /* 0 (NULL): none */
+    int max_connections;        /* 1..32 */
+    int rate_per_second;        /* 0: unlimited */
+    int64_t updated_at;
+};
+
+/* A DKIM signing key of a sending domain. */
+struct pb_dkim_row {
+    char account_id[PB_ID_LEN + 1];
+    char domain[PB_DOMAIN_MAX + 1];
+    char selector[PB_SELECTOR_MAX + 1];
+    char algorithm[16]; /* "rsa-sha256" or "ed25519-sha256" */
+    unsigned char private_sealed[PB_DKIM_SEALED_MAX];
+    size_t private_sealed_len;
+    char public_key[PB_DKIM_PUBLIC_MAX + 1]; /* base64, the DNS record's p= */
+    int64_t created_at;
+};
+
+/* What happened with a campaign: counters kept with the events, never counted from rows. */
+struct pb_campaign_counters {
+    int64_t recipients; /* recipients snapshotted when the send started */
+    int64_t sent;       /* accepted by the relay */
+    int64_t deferred;   /* temporary failures (each retry counts once) */
+    int64_t failed;     /* given up: permanent failure or retries exhausted */
+    int64_t bounced;    /* permanent failures of the address itself (5xx on RCPT) */
+    int64_t opens_unique;
+    int64_t opens_total;
+    int64_t clicks_unique; /* recipients who clicked at least once */
+    int64_t clicks_total;
+    int64_t unsubscribes;
+    int64_t reclaimed; /* recipients taken over from a dead sender (in flight at a crash) */
+};
+
+/*
+ * A campaign. html and text are malloc'd by campaign_get when asked for
+ * (free them with pb_campaign_bodies_free); NULL otherwise. For insert and
+ * update the caller points them at its own strings.
+ */
+struct pb_campaign {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char name[PB_LABEL_MAX + 1];
+    char subject[PB_SUBJECT_MAX + 1];
+    char from_addr[PB_ADDRESS_HEADER_MAX + 1];
+    char reply_to[PB_ADDRESS_HEADER_MAX + 1]; /* "" (NULL): none */
+    char *html;
+    char *text;     /* "" : generated from the HTML at send time */
+    char state[12]; /* "draft", "scheduled", "sending", "paused", "sent", "cancelled", "failed" */
+    int64_t scheduled_at;   /* 0: not scheduled */
+    bool prepared;          /* the recipients are all snapshotted */
+    int rate_per_minute;    /* 0: no per-campaign limit */
+    char error[PB_WHY_MAX]; /* "" (NULL): none */
+    char created_by[PB_ACTOR_MAX + 1];
+    char list_ids[PB_CAMPAIGN_LISTS_MAX][PB_ID_LEN + 1];
+    int list_count;
+    struct pb_campaign_counters counters;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t started_at;  /* 0: never sent */
+    int64_t finished_at; /* 0: not finished */
+};
+
+/* A tracked link of a campaign and its click counters. */
+struct pb_campaign_link {
+    int n; /* 0, 1, ... in order of first appearance in the HTML */
+    char url[PB_URL_MAX + 1];
+    int64_t clicks_unique; /* recipients who clicked this link */
+    int64_t clicks_total;
+};
+
+/* One recipient of a campaign, and what happened to it. */
+struct pb_recipient {
+    char account_id[PB_ID_LEN + 1];
+    char campaign_id[PB_ID_LEN + 1];
+    char contact_id[PB_ID_LEN + 1];
+    char state[12]; /* "queued", "sending", "sent", "deferred", "failed" */
+    int attempts;
+    int64_t next_attempt_at;
+    char lease_owner[PB_JOB_OWNER_MAX + 1]; /* "" (NULL): none */
+    int64_t lease_until;
+    char error[PB_WHY_MAX]; /* "" (NULL): none */
+    int64_t sent_at;
+    int opens;
+    int64_t first_open_at;
+    int clicks;
+    int64_t unsubscribed_at;
+    bool reclaimed; /* set by recipient_claim when taken over from an expired lease */
+};
+
+/* The outcome of sending to one claimed recipient. */
+struct pb_recipient_outcome {
+    const char *contact_id;
+    const char *state; /* "sent", "deferred" or "failed" */
+    int attempts;
+    int64_t next_attempt_at; /* for "deferred" */
+    const char *error;       /* NULL: none */
+    int64_t sent_at;         /* for "sent" */
+};
+
+typedef void (*pb_campaign_cb)(void *cls, const struct pb_campaign *campaign);
+typedef void (*pb_campaign_link_cb)(void *cls, const struct pb_campaign_link *link);
+typedef void (*pb_recipient_cb)(void *cls, const struct pb_recipient *recipient);
+/* A campaign a contact received: the recipient row and the campaign's name. */
+typedef void (*pb_received_cb)(void *cls, const struct pb_recipient *recipient,
+                               const char *campaign_name);
+typedef void (*pb_dkim_cb)(void *cls, const struct pb_dkim_row *key);
 
 struct pb_store_ops {
     const char *name; /* "sqlite" or "postgres" */
@@ -657,6 +788,146 @@ struct pb_store_ops {
                                      const char *import_id, int64_t after_line, int limit,
                                      pb_import_reject_cb cb, void *cls);
     /* ---- end of imports ---- */
+
+    /* ---- Campaigns and sending (issue 6); all filter on account_id ---- */
+    /* The account's tracking mode: "off", "aggregate" or "individual" (control store). */
+    enum pb_qs (*account_set_tracking)(struct pb_conn *conn, const char *id, const char *tracking);
+
+    /* The account's SMTP relay: put inserts or replaces it. */
+    enum pb_qs (*relay_put)(struct pb_conn *conn, const struct pb_smtp_relay *relay);
+    enum pb_qs (*relay_get)(struct pb_conn *conn, const char *account_id,
+                            struct pb_smtp_relay *out);
+
+    /* DKIM keys: put inserts or replaces the key of (account, domain, selector). */
+    enum pb_qs (*dkim_put)(struct pb_conn *conn, const struct pb_dkim_row *key);
+    /* The account's keys in domain, then selector order. */
+    enum pb_qs (*dkim_list)(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb, void *cls);
+    enum pb_qs (*dkim_delete)(struct pb_conn *conn, const char *account_id, const char *domain,
+                              const char *selector);
+
+    /*
+     * Campaigns with their list_ids. Insert and update answer PB_QS_NONE,
+     * writing nothing, when a list is not the account's (update: also when
+     * there is no such campaign). Update writes name, subject, from_addr,
+     * reply_to, html, text, rate_per_minute, the lists and updated_at.
+     */
+    enum pb_qs (*campaign_insert)(struct pb_conn *conn, const struct pb_campaign *campaign);
+    enum pb_qs (*campaign_update)(struct pb_conn *conn, const struct pb_campaign *campaign);
+    /* With `bodies`, html and text are malloc'd copies (pb_campaign_bodies_free). */
+    enum pb_qs (*campaign_get)(struct pb_conn *conn, const char *account_id, const char *id,
+                               bool bodies, struct pb_campaign *out);
+    /* Newest first (id descending), before `before_id` ("" for the newest); no bodies. */
+    enum pb_qs (*campaign_list)(struct pb_conn *conn, const char *account_id, const char *before_id,
+                                int limit, pb_campaign_cb cb, void *cls);
+    /* Deletes the campaign with its lists, links, recipients and clicks. */
+    enum pb_qs (*campaign_delete)(struct pb_conn *conn, const char *account_id, const char *id);
+    /*
+     * Moves the campaign to `to` only when its state is one of `from`
+     * (comma-separated): PB_QS_ONE, or PB_QS_NONE when it is not. Writes
+     * updated_at = now; scheduled_at when `scheduled_at` >= 0; error when
+     * `error` is not NULL ("" clears it); started_at = now when `to` is
+     * "sending" and it was 0; finished_at = now when `to` is "sent",
+     * "cancelled" or "failed"; prepared = false when `to` is "scheduled".
+     */
+    enum pb_qs (*campaign_transition)(struct pb_conn *conn, const char *account_id, const char *id,
+                                      const char *from, const char *to, int64_t now,
+                                      int64_t scheduled_at, const char *error);
+    enum pb_qs (*campaign_set_prepared)(struct pb_conn *conn, const char *account_id,
+                                        const char *id);
+    /* Scheduled campaigns due at `now` (any account), oldest schedule first; no bodies. */
+    enum pb_qs (*campaign_due)(struct pb_conn *conn, int64_t now, int limit, pb_campaign_cb cb,
+                               void *cls);
+    /* Campaigns "sending" and prepared (any account), in id order after `after_id`; no bodies. */
+    enum pb_qs (*campaign_sending)(struct pb_conn *conn, const char *after_id, int limit,
+                                   pb_campaign_cb cb, void *cls);
+    /* Adds `delta` to the campaign's counters (one UPDATE). */
+    enum pb_qs (*campaign_counters_add)(struct pb_conn *conn, const char *account_id,
+                                        const char *id, const struct pb_campaign_counters *delta);
+
+    /* The tracked links of a campaign: replace sets urls[0..n-1] as links 0..n-1, counters 0. */
+    enum pb_qs (*link_replace)(struct pb_conn *conn, const char *account_id,
+                               const char *campaign_id, const char *const *urls, int n);
+    enum pb_qs (*link_list)(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                            pb_campaign_link_cb cb, void *cls);
+    enum pb_qs (*link_get)(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                           int n, struct pb_campaign_link *out);
+    enum pb_qs (*link_counters_add)(struct pb_conn *conn, const char *account_id,
+                                    const char *campaign_id, int n, int64_t unique, int64_t total);
+
+    /*
+     * Snapshots recipients: scans the contacts subscribed to at least one of
+     * the campaign's lists with an id after `after_contact_id`, at most
+     * `limit` of them in id order, and inserts a "queued" recipient for each
+     * that is active (not erased) and not suppressed and not a recipient
+     * already. `last` gets the last contact id scanned ("" when none was:
+     * the snapshot is complete), `*added` the recipients inserted.
+     */
+    enum pb_qs (*recipient_snapshot)(struct pb_conn *conn, const char *account_id,
+                                     const char *campaign_id, const char *after_contact_id,
+                                     int limit, char last[PB_ID_LEN + 1], int64_t *added);
+    /*
+     * Claims up to `limit` recipients in contact id order that are
+     * "queued", "deferred" with next_attempt_at <= now, or "sending" under
+     * a lease that ran out (lease_until <= now: `reclaimed` is set in what
+     * cb gets): sets them "sending" under `owner` until `lease_until` and
+     * calls cb for each. PostgreSQL skips rows another claim holds, so two
+     * nodes never get the same recipient.
+     */
+    enum pb_qs (*recipient_claim)(struct pb_conn *conn, const char *account_id,
+                                  const char *campaign_id, int64_t now, const char *owner,
+                                  int64_t lease_until, int limit, pb_recipient_cb cb, void *cls);
+    /*
+     * Records outcomes of claimed recipients; only for those still
+     * "sending" under `owner` (applied[i] says which; the others were lost
+     * to another sender and must not be counted). Clears the lease.
+     */
+    enum pb_qs (*recipient_finish_many)(struct pb_conn *conn, const char *account_id,
+                                        const char *campaign_id, const char *owner,
+                                        const struct pb_recipient_outcome *outcomes, int n,
+                                        bool *applied);
+    /* How many recipients are "queued", "sending" or "deferred". */
+    enum pb_qs (*recipient_pending)(struct pb_conn *conn, const char *account_id,
+                                    const char *campaign_id, int64_t *count);
+    /* How many recipients were sent at or after `since`. */
+    enum pb_qs (*recipient_sent_since)(struct pb_conn *conn, const char *account_id,
+                                       const char *campaign_id, int64_t since, int64_t *count);
+    enum pb_qs (*recipient_get)(struct pb_conn *conn, const char *account_id,
+                                const char *campaign_id, const char *contact_id,
+                                struct pb_recipient *out);
+    /* opens + 1; first_open_at = now and *first = true when it was 0. */
+    enum pb_qs (*recipient_open)(struct pb_conn *conn, const char *account_id,
+                                 const char *campaign_id, const char *contact_id, int64_t now,
+                                 bool *first);
+    /*
+     * A click of the recipient on link n: clicks + 1 on the recipient and on
+     * its (recipient, link) row; *first_link when it is the recipient's
+     * first click on that link, *first_any when its first click at all.
+     */
+    enum pb_qs (*recipient_click)(struct pb_conn *conn, const char *account_id,
+                                  const char *campaign_id, const char *contact_id, int n,
+                                  int64_t now, bool *first_link, bool *first_any);
+    /* unsubscribed_at = now when it was 0 (*first = true then). */
+    enum pb_qs (*recipient_unsubscribed)(struct pb_conn *conn, const char *account_id,
+                                         const char *campaign_id, const char *contact_id,
+                                         int64_t now, bool *first);
+    /* The campaigns a contact is a recipient of, newest campaign first. */
+    enum pb_qs (*recipient_list_for_contact)(struct pb_conn *conn, const char *account_id,
+                                             const char *contact_id, pb_received_cb cb, void *cls);
+
+    /*
+     * Suppression: keyed hashes of addresses the account must not mail
+     * (reason "bounce", "erasure", "complaint" or "manual"). Putting a hash
+     * that is there answers PB_QS_NONE.
+     */
+    enum pb_qs (*suppression_put)(struct pb_conn *conn, const char *account_id,
+                                  const unsigned char hash[PB_HASH_BYTES], const char *reason,
+                                  int64_t at);
+    enum pb_qs (*suppression_exists)(struct pb_conn *conn, const char *account_id,
+                                     const unsigned char hash[PB_HASH_BYTES]);
+    /* Marks a contact suppressed (never mailed again; recipient_snapshot skips it). */
+    enum pb_qs (*contact_set_suppressed)(struct pb_conn *conn, const char *account_id,
+                                         const char *contact_id, int64_t at);
+    /* ---- end of campaigns ---- */
 };
 
 extern const struct pb_store_ops pb_store_sqlite;
@@ -727,5 +998,9 @@ enum pb_tx_mode { PB_TX_READ, PB_TX_WRITE };
  */
 enum pb_err
 pb_store_tx(struct pb_store *store, enum pb_tx_mode mode, pb_tx_fn fn, void *cls);
+
+/* Frees the bodies campaign_get allocated and sets them to NULL. */
+void
+pb_campaign_bodies_free(struct pb_campaign *campaign);
 
 #endif

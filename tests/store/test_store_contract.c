@@ -35,7 +35,7 @@
 #include "support/tmpdir.h"
 
 /* The schema version the backends' migrations end at. */
-#define LATEST_VERSION 6
+#define LATEST_VERSION 7
 
 static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
 static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */

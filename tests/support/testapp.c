@@ -16,6 +16,7 @@
 #include "crypto/keys.h"
 #include "crypto/totp.h"
 #include "jobs/kinds.h"
+#include "jobs/sender.h"
 #include "model/job.h"
 #include "model/account.h"
 #include "model/user.h"
@@ -120,6 +121,13 @@ pb_testapp_start_jobs(struct pb_testapp *t)
 }
 
 void
+pb_testapp_start_sender(struct pb_testapp *t)
+{
+    if (pb_sender_start(&t->app, "test-node", 2, &t->sender) != PB_ERR_OK)
+        die("sender", "cannot start the sender threads");
+}
+
+void
 pb_testapp_wait_job(struct pb_testapp *t, const char *account_id, const char *id)
 {
     for (int i = 0; i < 400; i++) {
@@ -142,6 +150,7 @@ pb_testapp_wait_job(struct pb_testapp *t, const char *account_id, const char *id
 void
 pb_testapp_stop(struct pb_testapp *t)
 {
+    pb_sender_stop(t->sender);
     pb_runner_stop(t->runner);
     pb_server_stop(t->server, 5);
     pb_app_release(&t->app);

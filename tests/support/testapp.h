@@ -30,6 +30,7 @@ struct pb_testapp {
     struct pb_app app;
     struct pb_server *server;
     struct pb_runner *runner; /* NULL unless pb_testapp_start_jobs was called */
+    struct pb_sender *sender; /* NULL unless pb_testapp_start_sender was called */
     int port;
     char base_url[64]; /* https://localhost:PORT */
 };
@@ -44,6 +45,10 @@ pb_testapp_stop(struct pb_testapp *t);
 /* Starts the job runner with Postbode's job kinds (stopped by pb_testapp_stop). */
 void
 pb_testapp_start_jobs(struct pb_testapp *t);
+
+/* Starts two sender threads (campaigns), stopped by pb_testapp_stop. */
+void
+pb_testapp_start_sender(struct pb_testapp *t);
 
 /* Waits (up to 20 s) until job `id` of `account_id` is done; aborts if it failed. */
 void

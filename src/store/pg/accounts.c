@@ -23,13 +23,15 @@ pb_pg_account_insert(struct pb_conn *conn, const struct pb_account *account)
         created,
         pb_pg_hex(account->data_key, account->data_key_len, key, sizeof(key)),
         account->require_2fa ? "true" : "false",
+        pb_pg_opt(account->tracking),
     };
     PGresult *res;
-    enum pb_qs qs =
-        pb_pg_exec(c, PB_PG_ACCOUNT_INSERT, "pb_account_insert",
-                   "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa)"
-                   " VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6)",
-                   6, params, &res);
+    /* No tracking mode given: the column's default ('aggregate'). */
+    enum pb_qs qs = pb_pg_exec(
+        c, PB_PG_ACCOUNT_INSERT, "pb_account_insert",
+        "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa, tracking)"
+        " VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, COALESCE($7, 'aggregate'))",
+        7, params, &res);
     if (qs < 0)
         return qs;
     qs = pb_pg_changes(res);
@@ -38,7 +40,7 @@ pb_pg_account_insert(struct pb_conn *conn, const struct pb_account *account)
 }
 
 /* The columns read_account() expects, in its order. */
-#define ACCOUNT_COLUMNS "id, name, plan, created_at, encode(data_key, 'hex'), require_2fa"
+#define ACCOUNT_COLUMNS "id, name, plan, created_at, encode(data_key, 'hex'), require_2fa, tracking"
 
 /* Fills `out` from row `row` of ACCOUNT_COLUMNS. */
 static bool
@@ -50,6 +52,7 @@ read_account(const PGresult *res, int row, struct pb_account *out)
     out->created_at = pb_pg_int64(res, row, 3);
     ok = pb_pg_bytes(res, row, 4, out->data_key, sizeof(out->data_key), &out->data_key_len) && ok;
     out->require_2fa = pb_pg_bool(res, row, 5);
+    ok = pb_pg_text(res, row, 6, out->tracking, sizeof(out->tracking)) && ok;
     if (!ok)
         pb_error("postgres: an accounts row does not fit its struct");
     return ok;
@@ -140,4 +143,14 @@ pb_pg_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned 
     qs = pb_pg_changes(res);
     PQclear(res);
     return qs;
+}
+
+enum pb_qs
+pb_pg_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    const char *const params[] = {id, tracking};
+    /* A mode outside the three breaks the column's CHECK: a hard error. */
+    return pb_pg_exec_change(c, PB_PG_ACCOUNT_SET_TRACKING, "pb_account_set_tracking",
+                             "UPDATE accounts SET tracking = $2 WHERE id = $1", 2, params);
 }

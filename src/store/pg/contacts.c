@@ -50,7 +50,7 @@ pb_pg_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
 
 #define CONTACT_COLUMNS                                                                            \
     "c.id, c.account_id, encode(c.email_sealed, 'hex'), encode(c.email_bidx, 'hex'), c.status,"    \
-    " c.pseudonym, c.created_at, c.updated_at"
+    " c.pseudonym, c.created_at, c.updated_at, c.suppressed_at"
 
 static bool
 read_contact(const PGresult *res, int row, struct pb_contact *out)
@@ -66,6 +66,7 @@ read_contact(const PGresult *res, int row, struct pb_contact *out)
     ok = pb_pg_opt_text(res, row, 5, out->pseudonym, sizeof(out->pseudonym)) && ok;
     out->created_at = pb_pg_int64(res, row, 6);
     out->updated_at = pb_pg_int64(res, row, 7);
+    out->suppressed_at = pb_pg_int64(res, row, 8);
     if (!ok)
         pb_error("postgres: a contacts row does not fit its struct");
     return ok;

@@ -118,6 +118,39 @@ enum pb_pg_stmt {
     PB_PG_IMPORT_CHUNKS_DELETE,
     PB_PG_IMPORT_REJECT_INSERT_MANY,
     PB_PG_IMPORT_REJECT_LIST,
+    PB_PG_ACCOUNT_SET_TRACKING,
+    PB_PG_RELAY_PUT,
+    PB_PG_RELAY_GET,
+    PB_PG_DKIM_PUT,
+    PB_PG_DKIM_LIST,
+    PB_PG_DKIM_DELETE,
+    PB_PG_SUPPRESSION_PUT,
+    PB_PG_SUPPRESSION_EXISTS,
+    PB_PG_CONTACT_SET_SUPPRESSED,
+    PB_PG_CAMPAIGN_INSERT,
+    PB_PG_CAMPAIGN_UPDATE,
+    PB_PG_CAMPAIGN_GET,
+    PB_PG_CAMPAIGN_LIST,
+    PB_PG_CAMPAIGN_DELETE,
+    PB_PG_CAMPAIGN_TRANSITION,
+    PB_PG_CAMPAIGN_SET_PREPARED,
+    PB_PG_CAMPAIGN_DUE,
+    PB_PG_CAMPAIGN_SENDING,
+    PB_PG_CAMPAIGN_COUNTERS_ADD,
+    PB_PG_LINK_REPLACE,
+    PB_PG_LINK_LIST,
+    PB_PG_LINK_GET,
+    PB_PG_LINK_COUNTERS_ADD,
+    PB_PG_RECIPIENT_SNAPSHOT,
+    PB_PG_RECIPIENT_CLAIM,
+    PB_PG_RECIPIENT_FINISH_MANY,
+    PB_PG_RECIPIENT_PENDING,
+    PB_PG_RECIPIENT_SENT_SINCE,
+    PB_PG_RECIPIENT_GET,
+    PB_PG_RECIPIENT_OPEN,
+    PB_PG_RECIPIENT_CLICK,
+    PB_PG_RECIPIENT_UNSUBSCRIBED,
+    PB_PG_RECIPIENT_LIST_FOR_CONTACT,
     PB_PG_COUNT
 };
 
@@ -236,7 +269,7 @@ pb_pg_rows(int n)
 #define PB_PG_OID_INT8  20
 #define PB_PG_OID_TEXT  25
 
-#define PB_PG_PARAMS_MAX 16
+#define PB_PG_PARAMS_MAX 24 /* a campaign's insert has 19 */
 
 /*
  * The parameters of one statement: text scalars, binary blobs (borrowed),
@@ -321,6 +354,8 @@ pb_pg_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on);
 enum pb_qs
 pb_pg_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
                            size_t len);
+enum pb_qs
+pb_pg_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking);
 
 /* regions.c */
 enum pb_qs
@@ -571,5 +606,101 @@ pb_pg_import_reject_insert_many(struct pb_conn *conn, const char *account_id, co
 enum pb_qs
 pb_pg_import_reject_list(struct pb_conn *conn, const char *account_id, const char *import_id,
                          int64_t after_line, int limit, pb_import_reject_cb cb, void *cls);
+
+/* relays.c: an account's SMTP relay, DKIM keys and suppressed addresses */
+enum pb_qs
+pb_pg_relay_put(struct pb_conn *conn, const struct pb_smtp_relay *relay);
+enum pb_qs
+pb_pg_relay_get(struct pb_conn *conn, const char *account_id, struct pb_smtp_relay *out);
+enum pb_qs
+pb_pg_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key);
+enum pb_qs
+pb_pg_dkim_list(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb, void *cls);
+enum pb_qs
+pb_pg_dkim_delete(struct pb_conn *conn, const char *account_id, const char *domain,
+                  const char *selector);
+enum pb_qs
+pb_pg_suppression_put(struct pb_conn *conn, const char *account_id,
+                      const unsigned char hash[PB_HASH_BYTES], const char *reason, int64_t at);
+enum pb_qs
+pb_pg_suppression_exists(struct pb_conn *conn, const char *account_id,
+                         const unsigned char hash[PB_HASH_BYTES]);
+enum pb_qs
+pb_pg_contact_set_suppressed(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                             int64_t at);
+
+/* campaigns.c: campaigns with their lists, links, recipients and clicks */
+enum pb_qs
+pb_pg_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campaign);
+enum pb_qs
+pb_pg_campaign_update(struct pb_conn *conn, const struct pb_campaign *campaign);
+enum pb_qs
+pb_pg_campaign_get(struct pb_conn *conn, const char *account_id, const char *id, bool bodies,
+                   struct pb_campaign *out);
+enum pb_qs
+pb_pg_campaign_list(struct pb_conn *conn, const char *account_id, const char *before_id, int limit,
+                    pb_campaign_cb cb, void *cls);
+enum pb_qs
+pb_pg_campaign_delete(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_pg_campaign_transition(struct pb_conn *conn, const char *account_id, const char *id,
+                          const char *from, const char *to, int64_t now, int64_t scheduled_at,
+                          const char *error);
+enum pb_qs
+pb_pg_campaign_set_prepared(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_pg_campaign_due(struct pb_conn *conn, int64_t now, int limit, pb_campaign_cb cb, void *cls);
+enum pb_qs
+pb_pg_campaign_sending(struct pb_conn *conn, const char *after_id, int limit, pb_campaign_cb cb,
+                       void *cls);
+enum pb_qs
+pb_pg_campaign_counters_add(struct pb_conn *conn, const char *account_id, const char *id,
+                            const struct pb_campaign_counters *delta);
+enum pb_qs
+pb_pg_link_replace(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                   const char *const *urls, int n);
+enum pb_qs
+pb_pg_link_list(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                pb_campaign_link_cb cb, void *cls);
+enum pb_qs
+pb_pg_link_get(struct pb_conn *conn, const char *account_id, const char *campaign_id, int n,
+               struct pb_campaign_link *out);
+enum pb_qs
+pb_pg_link_counters_add(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                        int n, int64_t unique, int64_t total);
+enum pb_qs
+pb_pg_recipient_snapshot(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                         const char *after_contact_id, int limit, char last[PB_ID_LEN + 1],
+                         int64_t *added);
+enum pb_qs
+pb_pg_recipient_claim(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                      int64_t now, const char *owner, int64_t lease_until, int limit,
+                      pb_recipient_cb cb, void *cls);
+enum pb_qs
+pb_pg_recipient_finish_many(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                            const char *owner, const struct pb_recipient_outcome *outcomes, int n,
+                            bool *applied);
+enum pb_qs
+pb_pg_recipient_pending(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                        int64_t *count);
+enum pb_qs
+pb_pg_recipient_sent_since(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                           int64_t since, int64_t *count);
+enum pb_qs
+pb_pg_recipient_get(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                    const char *contact_id, struct pb_recipient *out);
+enum pb_qs
+pb_pg_recipient_open(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                     const char *contact_id, int64_t now, bool *first);
+enum pb_qs
+pb_pg_recipient_click(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                      const char *contact_id, int n, int64_t now, bool *first_link,
+                      bool *first_any);
+enum pb_qs
+pb_pg_recipient_unsubscribed(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                             const char *contact_id, int64_t now, bool *first);
+enum pb_qs
+pb_pg_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
+                                 const char *contact_id, pb_received_cb cb, void *cls);
 
 #endif

@@ -1,4 +1,7 @@
-/* SQLite: the accounts of the control store, with their settings and wrapped data keys. */
+/*
+ * SQLite: the accounts of the control store, with their settings (two-factor
+ * requirement, tracking mode) and wrapped data keys.
+ */
 #include "store/sqlite/sqlite_internal.h"
 
 #include "core/log.h"
@@ -30,7 +33,7 @@ pb_sqlite_account_insert(struct pb_conn *conn, const struct pb_account *account)
 }
 
 /* The columns read_account() expects, in its order. */
-#define ACCOUNT_COLUMNS "id, name, plan, created_at, data_key, require_2fa"
+#define ACCOUNT_COLUMNS "id, name, plan, created_at, data_key, require_2fa, tracking"
 
 /* Fills `out` from a row of ACCOUNT_COLUMNS. */
 static bool
@@ -43,6 +46,7 @@ read_account(sqlite3_stmt *st, struct pb_account *out)
     ok = pb_sqlite_column_blob(st, 4, out->data_key, sizeof(out->data_key), &out->data_key_len) &&
          ok;
     out->require_2fa = sqlite3_column_int(st, 5) != 0;
+    ok = pb_sqlite_column_text(st, 6, out->tracking, sizeof(out->tracking)) && ok;
     if (!ok)
         pb_error("sqlite: an accounts row does not fit its struct");
     return ok;
@@ -131,4 +135,19 @@ pb_sqlite_account_set_data_key(struct pb_conn *conn, const char *id, const unsig
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     pb_sqlite_bind_blob(st, 2, wrapped, len);
     return pb_sqlite_step_change(c, st, "account set data key");
+}
+
+enum pb_qs
+pb_sqlite_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    /* The schema's CHECK refuses a mode it does not know (a hard error). */
+    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_SET_TRACKING,
+                                      "UPDATE accounts SET tracking = ?2 WHERE id = ?1", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tracking ? tracking : "", -1, SQLITE_STATIC);
+    return pb_sqlite_step_change(c, st, "account set tracking");
 }

@@ -43,7 +43,7 @@ pb_sqlite_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
 
 #define CONTACT_COLUMNS                                                                            \
     "c.id, c.account_id, c.email_sealed, c.email_bidx, c.status, c.pseudonym, c.created_at,"       \
-    " c.updated_at"
+    " c.updated_at, c.suppressed_at"
 
 static bool
 read_contact(sqlite3_stmt *st, struct pb_contact *out)
@@ -60,6 +60,7 @@ read_contact(sqlite3_stmt *st, struct pb_contact *out)
     ok = pb_sqlite_column_opt_text(st, 5, out->pseudonym, sizeof(out->pseudonym)) && ok;
     out->created_at = sqlite3_column_int64(st, 6);
     out->updated_at = sqlite3_column_int64(st, 7);
+    out->suppressed_at = sqlite3_column_int64(st, 8);
     if (!ok)
         pb_error("sqlite: a contacts row does not fit its struct");
     return ok;
@@ -182,4 +183,21 @@ pb_sqlite_contact_update(struct pb_conn *conn, const struct pb_contact *contact)
     pb_sqlite_bind_opt_text(st, 6, contact->pseudonym);
     sqlite3_bind_int64(st, 7, contact->updated_at);
     return pb_sqlite_step_change(c, st, "contact update");
+}
+
+enum pb_qs
+pb_sqlite_contact_set_suppressed(struct pb_conn *conn, const char *account_id,
+                                 const char *contact_id, int64_t at)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    enum pb_qs qs = pb_sqlite_prepare(
+        c, PB_SQ_CONTACT_SET_SUPPRESSED,
+        "UPDATE contacts SET suppressed_at = ?3 WHERE account_id = ?1 AND id = ?2", &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, contact_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    return pb_sqlite_step_change(c, st, "contact set suppressed");
 }

@@ -120,6 +120,50 @@ enum pb_sq_stmt {
     PB_SQ_IMPORT_CHUNKS_DELETE,
     PB_SQ_IMPORT_REJECT_INSERT,
     PB_SQ_IMPORT_REJECT_LIST,
+    PB_SQ_ACCOUNT_SET_TRACKING,
+    PB_SQ_RELAY_PUT,
+    PB_SQ_RELAY_GET,
+    PB_SQ_DKIM_PUT,
+    PB_SQ_DKIM_LIST,
+    PB_SQ_DKIM_DELETE,
+    PB_SQ_SUPPRESSION_PUT,
+    PB_SQ_SUPPRESSION_EXISTS,
+    PB_SQ_CONTACT_SET_SUPPRESSED,
+    PB_SQ_CAMPAIGN_LIST_CHECK,
+    PB_SQ_CAMPAIGN_OWNED,
+    PB_SQ_CAMPAIGN_INSERT,
+    PB_SQ_CAMPAIGN_LISTS_INSERT,
+    PB_SQ_CAMPAIGN_LISTS_DELETE,
+    PB_SQ_CAMPAIGN_UPDATE,
+    PB_SQ_CAMPAIGN_GET,
+    PB_SQ_CAMPAIGN_GET_BODIES,
+    PB_SQ_CAMPAIGN_LIST,
+    PB_SQ_CAMPAIGN_DELETE,
+    PB_SQ_CAMPAIGN_TRANSITION,
+    PB_SQ_CAMPAIGN_SET_PREPARED,
+    PB_SQ_CAMPAIGN_DUE,
+    PB_SQ_CAMPAIGN_SENDING,
+    PB_SQ_CAMPAIGN_COUNTERS_ADD,
+    PB_SQ_LINK_DELETE,
+    PB_SQ_LINK_INSERT,
+    PB_SQ_LINK_LIST,
+    PB_SQ_LINK_GET,
+    PB_SQ_LINK_COUNTERS_ADD,
+    PB_SQ_SNAPSHOT_BOUND,
+    PB_SQ_SNAPSHOT_LAST,
+    PB_SQ_SNAPSHOT_INSERT,
+    PB_SQ_RECIPIENT_CLAIMABLE,
+    PB_SQ_RECIPIENT_LEASE,
+    PB_SQ_RECIPIENT_FINISH,
+    PB_SQ_RECIPIENT_PENDING,
+    PB_SQ_RECIPIENT_SENT_SINCE,
+    PB_SQ_RECIPIENT_GET,
+    PB_SQ_RECIPIENT_OPEN,
+    PB_SQ_RECIPIENT_CLICK,
+    PB_SQ_RECIPIENT_CLICK_LINK,
+    PB_SQ_RECIPIENT_UNSUBSCRIBED,
+    PB_SQ_RECIPIENT_EXISTS,
+    PB_SQ_RECIPIENT_LIST_FOR_CONTACT,
     PB_SQ_COUNT
 };
 
@@ -218,6 +262,8 @@ pb_sqlite_account_set_require_2fa(struct pb_conn *conn, const char *id, bool on)
 enum pb_qs
 pb_sqlite_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned char *wrapped,
                                size_t len);
+enum pb_qs
+pb_sqlite_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking);
 
 /* regions.c */
 enum pb_qs
@@ -382,6 +428,9 @@ pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char 
                        const char *after_id, int limit, pb_contact_cb cb, void *cls);
 enum pb_qs
 pb_sqlite_contact_update(struct pb_conn *conn, const struct pb_contact *contact);
+enum pb_qs
+pb_sqlite_contact_set_suppressed(struct pb_conn *conn, const char *account_id,
+                                 const char *contact_id, int64_t at);
 
 /* evidence.c */
 enum pb_qs
@@ -480,5 +529,99 @@ pb_sqlite_import_reject_insert_many(struct pb_conn *conn, const char *account_id
 enum pb_qs
 pb_sqlite_import_reject_list(struct pb_conn *conn, const char *account_id, const char *import_id,
                              int64_t after_line, int limit, pb_import_reject_cb cb, void *cls);
+
+/* relays.c */
+enum pb_qs
+pb_sqlite_relay_put(struct pb_conn *conn, const struct pb_smtp_relay *relay);
+enum pb_qs
+pb_sqlite_relay_get(struct pb_conn *conn, const char *account_id, struct pb_smtp_relay *out);
+enum pb_qs
+pb_sqlite_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key);
+enum pb_qs
+pb_sqlite_dkim_list(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_dkim_delete(struct pb_conn *conn, const char *account_id, const char *domain,
+                      const char *selector);
+enum pb_qs
+pb_sqlite_suppression_put(struct pb_conn *conn, const char *account_id,
+                          const unsigned char hash[PB_HASH_BYTES], const char *reason, int64_t at);
+enum pb_qs
+pb_sqlite_suppression_exists(struct pb_conn *conn, const char *account_id,
+                             const unsigned char hash[PB_HASH_BYTES]);
+
+/* campaigns.c */
+enum pb_qs
+pb_sqlite_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campaign);
+enum pb_qs
+pb_sqlite_campaign_update(struct pb_conn *conn, const struct pb_campaign *campaign);
+enum pb_qs
+pb_sqlite_campaign_get(struct pb_conn *conn, const char *account_id, const char *id, bool bodies,
+                       struct pb_campaign *out);
+enum pb_qs
+pb_sqlite_campaign_list(struct pb_conn *conn, const char *account_id, const char *before_id,
+                        int limit, pb_campaign_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_campaign_delete(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_sqlite_campaign_transition(struct pb_conn *conn, const char *account_id, const char *id,
+                              const char *from, const char *to, int64_t now, int64_t scheduled_at,
+                              const char *error);
+enum pb_qs
+pb_sqlite_campaign_set_prepared(struct pb_conn *conn, const char *account_id, const char *id);
+enum pb_qs
+pb_sqlite_campaign_due(struct pb_conn *conn, int64_t now, int limit, pb_campaign_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_campaign_sending(struct pb_conn *conn, const char *after_id, int limit, pb_campaign_cb cb,
+                           void *cls);
+enum pb_qs
+pb_sqlite_campaign_counters_add(struct pb_conn *conn, const char *account_id, const char *id,
+                                const struct pb_campaign_counters *delta);
+enum pb_qs
+pb_sqlite_link_replace(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                       const char *const *urls, int n);
+enum pb_qs
+pb_sqlite_link_list(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                    pb_campaign_link_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_link_get(struct pb_conn *conn, const char *account_id, const char *campaign_id, int n,
+                   struct pb_campaign_link *out);
+enum pb_qs
+pb_sqlite_link_counters_add(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                            int n, int64_t unique, int64_t total);
+enum pb_qs
+pb_sqlite_recipient_snapshot(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                             const char *after_contact_id, int limit, char last[PB_ID_LEN + 1],
+                             int64_t *added);
+enum pb_qs
+pb_sqlite_recipient_claim(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                          int64_t now, const char *owner, int64_t lease_until, int limit,
+                          pb_recipient_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_recipient_finish_many(struct pb_conn *conn, const char *account_id,
+                                const char *campaign_id, const char *owner,
+                                const struct pb_recipient_outcome *outcomes, int n, bool *applied);
+enum pb_qs
+pb_sqlite_recipient_pending(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                            int64_t *count);
+enum pb_qs
+pb_sqlite_recipient_sent_since(struct pb_conn *conn, const char *account_id,
+                               const char *campaign_id, int64_t since, int64_t *count);
+enum pb_qs
+pb_sqlite_recipient_get(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                        const char *contact_id, struct pb_recipient *out);
+enum pb_qs
+pb_sqlite_recipient_open(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                         const char *contact_id, int64_t now, bool *first);
+enum pb_qs
+pb_sqlite_recipient_click(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                          const char *contact_id, int n, int64_t now, bool *first_link,
+                          bool *first_any);
+enum pb_qs
+pb_sqlite_recipient_unsubscribed(struct pb_conn *conn, const char *account_id,
+                                 const char *campaign_id, const char *contact_id, int64_t now,
+                                 bool *first);
+enum pb_qs
+pb_sqlite_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
+                                     const char *contact_id, pb_received_cb cb, void *cls);
 
 #endif
