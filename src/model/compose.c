@@ -221,10 +221,14 @@ pb_compose_message(struct pb_compose *c, const char *contact_id, const char *ema
         unsigned char body_hash[PB_DKIM_HASH_LEN];
         if ((err = pb_dkim_body_hash(c->message.data, c->message.len, body_hash)) != PB_ERR_OK)
             return err;
-        for (int i = 0; i < c->ndkim; i++)
+        size_t start = out->len;
+        for (int i = 0; i < c->ndkim; i++) {
             if ((err = pb_dkim_sign(c->dkim[i], c->message.data, c->message.len, now, body_hash,
-                                    out)) != PB_ERR_OK)
+                                    out)) != PB_ERR_OK) {
+                out->len = start; /* no half-signed message */
                 return err;
+            }
+        }
     }
     return pb_buf_append(out, c->message.data, c->message.len);
 }

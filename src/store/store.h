@@ -323,12 +323,12 @@ struct pb_smtp_relay {
     char account_id[PB_ID_LEN + 1];
     char host[PB_HOST_MAX + 1];
     int port;
-    char tls[12];                        /* "starttls", "smtps" or "none" */
-    char username[PB_SMTP_USER_MAX + 1]; /* "" (NULL): no AUTH */
-    unsigned char password_sealed[PB_SEALED_MAX];
-    size_t password_sealed_len; /* 0 (NULL): none */
-    int max_connections;        /* 1..32 */
-    int rate_per_second;        /* 0: unlimited */
+    char tls[12];                                      /* "starttls", "smtps" or "none" */
+    char username[PB_SMTP_USER_MAX + 1];               /* "" (NULL): no AUTH */
+    unsigned char password_sealed[PB_SEALED_MAX + 64]; /* a 255-byte password and its seal */
+    size_t password_sealed_len;                        /* 0 (NULL): none */
+    int max_connections;                               /* 1..32 */
+    int rate_per_second;                               /* 0: unlimited */
     int64_t updated_at;
 };
 
