@@ -61,6 +61,7 @@ static const struct key_spec keys[] = {
     INT("send", "threads", send_threads, 0, 64),
     INT("send", "retry_seconds", send_retry_seconds, 1, 86400),
     INT("send", "batch", send_batch, 1, 200),
+    INT("send", "timeout_seconds", send_timeout_seconds, 1, 600),
 };
 
 void
@@ -81,6 +82,7 @@ pb_config_defaults(struct pb_config *config)
     config->send_threads = 4;
     config->send_retry_seconds = 60;
     config->send_batch = 100;
+    config->send_timeout_seconds = 30;
 }
 
 static const struct key_spec *

@@ -38,9 +38,10 @@ struct pb_config {
     /* [jobs] */
     int jobs_lease_seconds; /* a job whose lease is this old is taken over by another runner */
     /* [send] */
-    int send_threads;       /* sender threads of a serve node (0: this node sends nothing) */
-    int send_retry_seconds; /* the first retry of a temporarily failing recipient; doubles */
-    int send_batch;         /* recipients a sender thread claims at once */
+    int send_threads;         /* sender threads of a serve node (0: this node sends nothing) */
+    int send_retry_seconds;   /* the first retry of a temporarily failing recipient; doubles */
+    int send_batch;           /* recipients a sender thread claims at once */
+    int send_timeout_seconds; /* the longest wait for a relay's answer (data: twice that) */
 };
 
 /* Fills in the built-in defaults (data dir ./data, listen 127.0.0.1:8443, ...). */

@@ -227,6 +227,14 @@ campaign_stop(struct worker *w, const struct pb_campaign *c, const char *to, con
         pb_warn("sender: campaign %s %s: %s", c->id, to, why);
 }
 
+/* Shows (or, with "", clears) a problem in the campaign's status while it goes on sending. */
+static void
+campaign_note(struct worker *w, const struct pb_campaign *c, const char *why)
+{
+    struct stop_ctx s = {c->account_id, c->id, "sending", why};
+    (void)pb_tenant_tx(w->sender->app, c->account_id, PB_TX_WRITE, stop_tx, &s);
+}
+
 static void
 forget_campaign(struct worker *w)
 {
@@ -308,24 +316,23 @@ static enum pb_smtp_class
 connect_relay(struct worker *w, const struct pb_relay_config *relay, struct pb_smtp_error *err)
 {
     struct pb_smtp_config cfg;
-    pb_smtp_config_init(&cfg);
-    cfg.host = relay->host;
-    cfg.port = relay->port;
-    cfg.tls = relay->tls;
-    cfg.user = relay->user[0] ? relay->user : NULL;
-    cfg.password = relay->password[0] ? relay->password : NULL;
+    pb_relay_smtp_config(w->sender->app, relay, &cfg);
     return pb_smtp_connect(&cfg, &w->smtp, err);
 }
 
-/* Sends the claimed batch; fills w->outcomes. */
+/*
+ * Sends the claimed batch; fills w->outcomes. When the relay could not be
+ * reached, `down_why` says why (else it is "").
+ */
 static void
-send_batch(struct worker *w, const struct pb_campaign *c, const struct pb_relay_config *relay)
+send_batch(struct worker *w, const struct pb_campaign *c, const struct pb_relay_config *relay,
+           char down_why[PB_WHY_MAX])
 {
     struct pb_delivery_batch *b = &w->batch;
     struct pb_smtp_result res;
     memset(&res, 0, sizeof(res));
     bool relay_down = false;
-    char down_why[PB_WHY_MAX] = "";
+    down_why[0] = '\0';
     for (int i = 0; i < b->n; i++) {
         struct pb_delivery_recipient *r = &b->r[i];
         struct pb_delivery_outcome *o = &w->outcomes[i];
@@ -356,7 +363,7 @@ send_batch(struct worker *w, const struct pb_campaign *c, const struct pb_relay_
             enum pb_smtp_class cls = connect_relay(w, relay, &cerr);
             if (cls != PB_SMTP_OK) {
                 relay_down = true;
-                snprintf(down_why, sizeof(down_why), "relay %s:%u: %s", relay->host, relay->port,
+                snprintf(down_why, PB_WHY_MAX, "relay %s:%u: %s", relay->host, relay->port,
                          cerr.text);
                 if (cls == PB_SMTP_PERMANENT) {
                     /* Refused AUTH or TLS: no retry helps until someone fixes the settings. */
@@ -433,7 +440,8 @@ work_campaign(struct worker *w, const struct pb_campaign *c)
         sodium_memzero(relay.password, sizeof(relay.password));
         return finished;
     }
-    send_batch(w, c, &relay);
+    char down_why[PB_WHY_MAX];
+    send_batch(w, c, &relay, down_why);
     int sent = 0;
     for (int i = 0; i < w->batch.n; i++)
         sent += w->outcomes[i].result == PB_DELIVERY_SENT;
@@ -444,6 +452,11 @@ work_campaign(struct worker *w, const struct pb_campaign *c)
         pb_warn("sender: recording a batch of %s: %s (its lease runs out; it is sent again)", c->id,
                 pb_err_hint(err));
     pb_delivery_release(&w->batch);
+    /* The campaign's status tells the user about a relay that is down, until it is back. */
+    if (down_why[0] != '\0')
+        campaign_note(w, c, down_why);
+    else if (sent > 0 && c->error[0] != '\0')
+        campaign_note(w, c, "");
     sodium_memzero(relay.password, sizeof(relay.password));
     return true;
 out:

@@ -65,12 +65,7 @@ pb_campaign_test_send(struct pb_app *app, const struct pb_principal *who, const 
     composing = true;
 
     struct pb_smtp_config cfg;
-    pb_smtp_config_init(&cfg);
-    cfg.host = relay.host;
-    cfg.port = relay.port;
-    cfg.tls = relay.tls;
-    cfg.user = relay.user[0] ? relay.user : NULL;
-    cfg.password = relay.password[0] ? relay.password : NULL;
+    pb_relay_smtp_config(app, &relay, &cfg);
     struct pb_smtp_error cerr;
     if (pb_smtp_connect(&cfg, &smtp, &cerr) != PB_SMTP_OK) {
         *field = "smtp";

@@ -364,3 +364,21 @@ pb_relay_load(struct pb_app *app, const char *account_id, struct pb_relay_config
     out->password[len] = '\0';
     return PB_ERR_OK;
 }
+
+void
+pb_relay_smtp_config(const struct pb_app *app, const struct pb_relay_config *relay,
+                     struct pb_smtp_config *cfg)
+{
+    pb_smtp_config_init(cfg);
+    cfg->host = relay->host;
+    cfg->port = relay->port;
+    cfg->tls = relay->tls;
+    cfg->user = relay->user[0] ? relay->user : NULL;
+    cfg->password = relay->password[0] ? relay->password : NULL;
+    int timeout = app->config != NULL ? app->config->send_timeout_seconds : 0;
+    if (timeout > 0) {
+        cfg->connect_timeout_ms = timeout * 1000;
+        cfg->command_timeout_ms = timeout * 1000;
+        cfg->data_timeout_ms = 2 * timeout * 1000; /* the relay may check the whole message */
+    }
+}

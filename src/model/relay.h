@@ -82,4 +82,12 @@ struct pb_relay_config {
 enum pb_err
 pb_relay_load(struct pb_app *app, const char *account_id, struct pb_relay_config *out);
 
+/*
+ * The SMTP client's settings for a loaded relay (borrowing its strings),
+ * with the timeouts of [send] timeout_seconds.
+ */
+void
+pb_relay_smtp_config(const struct pb_app *app, const struct pb_relay_config *relay,
+                     struct pb_smtp_config *cfg);
+
 #endif

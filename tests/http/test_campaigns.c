@@ -14,7 +14,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -230,6 +235,7 @@ setup(void **state)
     (void)state;
     pb_testapp_start(&t, 0);
     t.config.send_retry_seconds = 1;
+    t.config.send_timeout_seconds = 1;
     pb_testapp_start_jobs(&t);
     pb_testapp_start_sender(&t);
     pb_testapp_account(&t, "Acme", "enterprise", acme_id);
@@ -529,14 +535,130 @@ test_deferred(void **state)
     pb_test_sink_stop(dir);
 }
 
+/* ---- a relay that never answers ---- */
+
+struct silent {
+    int fd;
+    int port;
+    volatile int stop;
+    pthread_t thread;
+};
+
+/* Accepts connections and says nothing, ever (each is closed when the server stops). */
+static void *
+silent_run(void *arg)
+{
+    struct silent *s = arg;
+    int held[64], n = 0;
+    while (!s->stop) {
+        struct pollfd p = {s->fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 1) {
+            int c = accept(s->fd, NULL, NULL);
+            if (c >= 0 && n < 64)
+                held[n++] = c;
+            else if (c >= 0)
+                close(c);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        close(held[i]);
+    return NULL;
+}
+
+static void
+silent_start(struct silent *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, silent_run, s), 0);
+}
+
+static void
+silent_stop(struct silent *s)
+{
+    s->stop = 1;
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+}
+
+/*
+ * A relay that accepts the connection and never answers: the send waits at
+ * most [send] timeout_seconds, the campaign's status says what is wrong,
+ * nothing is lost; with a working relay set, the campaign finishes.
+ */
+static void
+test_silent_relay(void **state)
+{
+    (void)state;
+    struct silent silent;
+    silent_start(&silent);
+    char acct[32], user[32];
+    pb_testapp_account(&t, "Silent", "standard", acct);
+    pb_testapp_user(&t, acct, "owner@silent.example", "owner", "correct horse battery", user);
+    struct pb_http_client c;
+    memset(&c, 0, sizeof(c));
+    pb_test_login(&t, &c, "owner@silent.example", "correct horse battery");
+    relay(&c, silent.port);
+    char list[PB_ID_LEN + 1], x[PB_ID_LEN + 1], id[PB_ID_LEN + 1], path[128];
+    create(&c, "/api/v1/lists", "{\"name\":\"L\",\"public\":false}", list);
+    char body[512];
+    snprintf(body, sizeof(body), "{\"email\":\"quiet@example.org\",\"lists\":[\"%s\"]}", list);
+    create(&c, "/api/v1/contacts", body, x);
+    char *cb = campaign_body("Silence", list, "<p>Hi</p>", false);
+    create(&c, "/api/v1/campaigns", cb, id);
+    free(cb);
+    snprintf(path, sizeof(path), "/api/v1/campaigns/%s/send", id);
+    pb_test_call_ok(&t, &c, "POST", path, "{}", 202);
+
+    /* Within a few seconds the campaign says the relay does not answer; nothing was sent. */
+    snprintf(path, sizeof(path), "/api/v1/campaigns/%s", id);
+    bool shown = false;
+    struct pb_http_reply r;
+    for (int i = 0; i < 200 && !shown; i++) {
+        pb_test_call(&t, &c, "GET", path, NULL, 200, &r);
+        const char *error = json_string_value(json_object_get(r.json, "error"));
+        shown = error != NULL && strstr(error, "relay 127.0.0.1") != NULL;
+        if (shown)
+            assert_string_equal(json_string_value(json_object_get(r.json, "state")), "sending");
+        pb_http_reply_free(&r);
+        if (!shown)
+            usleep(50 * 1000);
+    }
+    assert_true(shown);
+    struct pb_http_client saved = owner;
+    owner = c;
+    json_t *s = stats(id);
+    expect_stat(s, "sent", 0);
+    expect_stat(s, "failed", 0);
+    expect_stat(s, "pending", 1);
+    json_decref(s);
+    /* A working relay: the campaign finishes and its status is clear again. */
+    relay(&c, sink_port);
+    wait_state(id, "sent");
+    s = stats(id);
+    expect_stat(s, "sent", 1);
+    json_decref(s);
+    pb_test_call(&t, &c, "GET", path, NULL, 200, &r);
+    assert_true(json_is_null(json_object_get(r.json, "error")));
+    pb_http_reply_free(&r);
+    owner = saved;
+    silent_stop(&silent);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_save_errors),
-        cmocka_unit_test(test_send_and_track),
-        cmocka_unit_test(test_bounce),
-        cmocka_unit_test(test_deferred),
+        cmocka_unit_test(test_save_errors),  cmocka_unit_test(test_send_and_track),
+        cmocka_unit_test(test_bounce),       cmocka_unit_test(test_deferred),
+        cmocka_unit_test(test_silent_relay),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
