@@ -94,3 +94,12 @@ pb_str_to_long(const char *s, long min, long max, long *out)
     *out = v;
     return true;
 }
+
+size_t
+pb_str_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}

@@ -17,6 +17,10 @@ pb_str_clean_utf8(const char *s, size_t max_bytes);
 bool
 pb_str_text_utf8(const char *s, size_t max_bytes);
 
+/* The characters (code points) of a UTF-8 string: its bytes that do not continue a character. */
+size_t
+pb_str_utf8_chars(const char *s);
+
 /* Whether `s` begins with `prefix`. */
 bool
 pb_str_starts_with(const char *s, const char *prefix);

@@ -33,17 +33,6 @@ create_tx(struct pb_tx *tx, void *cls)
     return PB_QS_ONE;
 }
 
-/* Counts UTF-8 code points (the string is known to be valid UTF-8). */
-static size_t
-utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 enum pb_err
 pb_account_create(struct pb_app *app, const char *name, const char *plan, const char *region,
                   struct pb_account *out, char why[PB_WHY_MAX])
@@ -52,7 +41,7 @@ pb_account_create(struct pb_app *app, const char *name, const char *plan, const 
         plan = "standard";
     if (region == NULL)
         region = "local";
-    size_t chars = pb_str_clean_utf8(name, PB_ACCOUNT_NAME_MAX) ? utf8_chars(name) : 0;
+    size_t chars = pb_str_clean_utf8(name, PB_ACCOUNT_NAME_MAX) ? pb_str_utf8_chars(name) : 0;
     if (chars == 0 || chars > PB_ACCOUNT_NAME_CHARS || name[0] == ' ' ||
         name[strlen(name) - 1] == ' ') {
         snprintf(why, PB_WHY_MAX,

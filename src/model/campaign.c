@@ -18,15 +18,6 @@ enum {
     PREPARE_BATCH = 1000, /* contacts scanned per step of the prepare job */
 };
 
-static size_t
-utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 static enum pb_err
 bad(const char **field, const char *name, char why[PB_WHY_MAX], const char *text)
 {
@@ -41,8 +32,8 @@ apply_input(struct pb_campaign *c, const struct pb_campaign_input *in, const cha
             char why[PB_WHY_MAX])
 {
     if (in->name != NULL) {
-        if (!pb_str_clean_utf8(in->name, PB_LABEL_MAX) || utf8_chars(in->name) == 0 ||
-            utf8_chars(in->name) > NAME_CHARS)
+        if (!pb_str_clean_utf8(in->name, PB_LABEL_MAX) || pb_str_utf8_chars(in->name) == 0 ||
+            pb_str_utf8_chars(in->name) > NAME_CHARS)
             return bad(field, "name", why, "a campaign name is 1 to 100 characters of text");
         pb_strlcpy(c->name, in->name, sizeof(c->name));
     }

@@ -99,15 +99,6 @@ pb_consent_event_hash(const struct pb_data_key *key, struct pb_consent_event *e)
     pb_chain_hash(key, e->prev_hash, &view, e->hash);
 }
 
-static size_t
-utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 enum pb_qs
 pb_consent_resolve_tx(struct pb_tx *tx, const char *account_id, const struct pb_consent_input *in,
                       const char *created_by, char statement_id[PB_ID_LEN + 1], const char **field)
@@ -131,7 +122,7 @@ pb_consent_resolve_tx(struct pb_tx *tx, const char *account_id, const struct pb_
         return pb_tx_abort(tx, PB_ERR_INVALID);
     }
     if (in->description == NULL || !pb_str_clean_utf8(in->description, PB_DESCRIPTION_MAX) ||
-        utf8_chars(in->description) == 0 || utf8_chars(in->description) > DESCRIPTION_CHARS) {
+        pb_str_utf8_chars(in->description) == 0 || pb_str_utf8_chars(in->description) > DESCRIPTION_CHARS) {
         *field = "consent.description";
         return pb_tx_abort(tx, PB_ERR_INVALID);
     }

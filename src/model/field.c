@@ -22,15 +22,6 @@ enum { LABEL_CHARS = 100, RESEAL_BATCH = 500 };
 static const char *const reserved[] = {"email", "id",     "unsubscribe_url",
                                        "list",  "status", "created_at"};
 
-static size_t
-utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 static bool
 valid_key(const char *key, char why[PB_WHY_MAX])
 {
@@ -54,8 +45,8 @@ valid_key(const char *key, char why[PB_WHY_MAX])
 static bool
 valid_label(const char *label)
 {
-    return label != NULL && pb_str_clean_utf8(label, PB_LABEL_MAX) && utf8_chars(label) >= 1 &&
-           utf8_chars(label) <= LABEL_CHARS;
+    return label != NULL && pb_str_clean_utf8(label, PB_LABEL_MAX) && pb_str_utf8_chars(label) >= 1 &&
+           pb_str_utf8_chars(label) <= LABEL_CHARS;
 }
 
 static bool
@@ -106,7 +97,7 @@ pb_field_value_check(const struct pb_field *field, const char *value, char out[P
             return PB_ERR_FIELD_INVALID;
         }
     } else if (!pb_str_clean_utf8(value, PB_VALUE_MAX) ||
-               utf8_chars(value) > PB_FIELD_VALUE_CHARS) {
+               pb_str_utf8_chars(value) > PB_FIELD_VALUE_CHARS) {
         snprintf(why, PB_WHY_MAX, "%s is text of at most %d characters, without control characters",
                  field->key, PB_FIELD_VALUE_CHARS);
         return PB_ERR_FIELD_INVALID;

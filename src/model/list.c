@@ -11,21 +11,12 @@
 
 enum { NAME_CHARS = 100, DESCRIPTION_CHARS = 1000 };
 
-static size_t
-utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 /* Checks name and description; `field` and `why` name the bad one. */
 static enum pb_err
 check(const char *name, const char *description, const char **field, char why[PB_WHY_MAX])
 {
-    if (name != NULL && (!pb_str_clean_utf8(name, PB_LABEL_MAX) || utf8_chars(name) == 0 ||
-                         utf8_chars(name) > NAME_CHARS)) {
+    if (name != NULL && (!pb_str_clean_utf8(name, PB_LABEL_MAX) || pb_str_utf8_chars(name) == 0 ||
+                         pb_str_utf8_chars(name) > NAME_CHARS)) {
         *field = "name";
         snprintf(why, PB_WHY_MAX, "a list name is 1 to %d characters of text", NAME_CHARS);
         return PB_ERR_INVALID;
@@ -33,7 +24,7 @@ check(const char *name, const char *description, const char **field, char why[PB
     /* Descriptions may hold line breaks: check them line by line. */
     if (description != NULL) {
         size_t len = strlen(description);
-        bool ok = len <= PB_DESCRIPTION_MAX && utf8_chars(description) <= DESCRIPTION_CHARS;
+        bool ok = len <= PB_DESCRIPTION_MAX && pb_str_utf8_chars(description) <= DESCRIPTION_CHARS;
         char line[PB_DESCRIPTION_MAX + 1];
         for (const char *p = description; ok && *p;) {
             size_t n = strcspn(p, "\n");

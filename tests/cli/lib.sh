@@ -28,3 +28,21 @@ run() {
     status=$?
     [ "$status" -eq "$want" ]
 }
+
+# start_server LOG ARGS...: starts `postbode serve ARGS` in the background, its
+# output appended to LOG, and waits until it says it is serving (a new line,
+# so a restart is waited for too). Sets server_pid.
+start_server() {
+    local log=$1; shift
+    local before
+    before=$(grep -c "is serving" "$log" 2>/dev/null)
+    "$bin" serve "$@" >>"$log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    for _ in $(seq 1 200); do
+        [ "$(grep -c "is serving" "$log" 2>/dev/null)" -gt "${before:-0}" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}

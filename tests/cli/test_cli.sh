@@ -13,19 +13,6 @@ expect_fail() {
     fi
 }
 
-# Starts `postbode serve` in the background; waits until it says it is serving.
-start_server() {
-    local log=$1; shift
-    "$bin" serve "$@" >"$log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 100); do
-        grep -q "is serving" "$log" && return 0
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 # --- usage errors ---
 expect_fail "unknown command is refused" 2 "unknown command" frobnicate

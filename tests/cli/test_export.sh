@@ -37,18 +37,6 @@ audits() {
     sqlite3 "$data/postbode.db" "SELECT count(*) FROM audit_log WHERE action = 'contacts.exported'"
 }
 
-start_server() {
-    local log=$1; shift
-    "$bin" serve "$@" >"$log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 100); do
-        grep -q "is serving" "$log" && return 0
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 # --- an account with fields, a list and members, made through the API ---
 data="$work/data"

@@ -20,17 +20,6 @@ done
 check "two accounts with an owner each" test -n "$acct1" -a -n "$acct2"
 
 port=$("$freeport")
-start_server() {
-    "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >>"$work/serve.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 200); do
-        curl -sf --cacert "$data/tls/cert.pem" "https://localhost:$port/healthz" >/dev/null && return 0
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 api() { # JAR METHOD PATH [BODY]
     local jar=$1 csrf
     csrf=$(cat "$jar.csrf" 2>/dev/null || true)
@@ -60,7 +49,7 @@ wait_done() { # JAR ID: waits until the import is over; prints its final JSON
     return 1
 }
 
-check "serve starts" start_server
+check "serve starts" start_server "$work/serve.log" --data-dir "$data" --listen "127.0.0.1:$port"
 jar1="$work/jar1" jar2="$work/jar2"
 login "$jar1" "owner-$acct1@example.be"
 login "$jar2" "owner-$acct2@example.be"
@@ -105,7 +94,7 @@ for _ in $(seq 1 600); do
     sleep 0.05
 done
 check "the server was killed in the middle of the import ($done_rows of $rows rows)" test "$killed" = yes
-check "the server starts again" start_server
+check "the server starts again" start_server "$work/serve.log" --data-dir "$data" --listen "127.0.0.1:$port"
 final1=$(wait_done "$jar1" "$id1")
 check "the interrupted import finishes" grep -q '"state":"done"' <<<"$final1"
 

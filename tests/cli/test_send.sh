@@ -17,18 +17,6 @@ trap 'stop_sinks; cleanup' EXIT
 export POSTBODE_JOBS_LEASE_SECONDS=5 POSTBODE_SEND_BATCH=50 POSTBODE_LOG_LEVEL=debug
 rows=3000
 
-start_server() { # DATA PORT LOG [ENV...]: starts a node, waits until it answers
-    local data=$1 port=$2 log=$3
-    "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" >>"$log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 200); do
-        curl -sf --cacert "$data/tls/cert.pem" "https://localhost:$port/healthz" >/dev/null && return 0
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 api() { # DATA PORT JAR METHOD PATH [BODY]
     local csrf
     csrf=$(cat "$3.csrf" 2>/dev/null || true)
@@ -87,7 +75,7 @@ stat() { api "$1" "$2" "$jar" GET "/campaigns/$3/stats" | sed -n "s/.*\"$4\":\\(
 data="$work/data"
 "$bin" init --data-dir "$data" >/dev/null 2>&1
 port=$("$freeport")
-check "serve starts" start_server "$data" "$port" "$work/serve1.log"
+check "serve starts" start_server "$work/serve1.log" --data-dir "$data" --listen "127.0.0.1:$port"
 prepare "$data" "$port" 600
 campaign=$(new_campaign "$data" "$port")
 check "the campaign is sending" test -n "$campaign"
@@ -96,7 +84,7 @@ at_kill=$(mails)
 kill -9 "$server_pid"
 wait "$server_pid" 2>/dev/null
 check "killed in the middle ($at_kill of $rows sent)" test "$at_kill" -gt 0 -a "$at_kill" -lt "$rows"
-check "serve starts again" start_server "$data" "$port" "$work/serve1.log"
+check "serve starts again" start_server "$work/serve1.log" --data-dir "$data" --listen "127.0.0.1:$port"
 if wait_sent "$data" "$port" "$campaign"; then ok "the campaign finishes after the restart"; else not_ok "the campaign finishes after the restart" "$(api "$data" "$port" "$jar" GET "/campaigns/$campaign")"; fi
 for _ in $(seq 1 50); do [ "$(recipients)" -ge "$rows" ] && break; sleep 0.1; done
 got=$(recipients) total=$(mails)
@@ -118,8 +106,8 @@ else
     data2="$work/data2"
     "$bin" init --data-dir "$data2" >/dev/null 2>&1
     port_a=$("$freeport") port_b=$("$freeport")
-    check "node A starts" start_server "$data2" "$port_a" "$work/node-a.log"
-    check "node B starts" start_server "$data2" "$port_b" "$work/node-b.log"
+    check "node A starts" start_server "$work/node-a.log" --data-dir "$data2" --listen "127.0.0.1:$port_a"
+    check "node B starts" start_server "$work/node-b.log" --data-dir "$data2" --listen "127.0.0.1:$port_b"
     # Each node may send 500 a second: together they are faster than one.
     prepare "$data2" "$port_a" 500
     campaign=$(new_campaign "$data2" "$port_a")
