@@ -216,7 +216,13 @@ parse_time(const char *s)
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
     if (end == NULL || (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0))
         return -1;
-    return (int64_t)timegm(&tm);
+    int day = tm.tm_mday, month = tm.tm_mon;
+    time_t t = timegm(&tm);
+    /* timegm rolls February 30 over to March 2: refuse a day the month does not have. */
+    struct tm back;
+    if (gmtime_r(&t, &back) == NULL || back.tm_mday != day || back.tm_mon != month)
+        return -1;
+    return (int64_t)t;
 }
 
 void

@@ -20,11 +20,12 @@
 #include "model/relay.h"
 #include "model/tenant.h"
 
-#define SENDING_MAX   32  /* campaigns looked at per round */
-#define RELAYS_MAX    64  /* relays a node keeps limits for */
-#define IDLE_MS       250 /* the pause when there is nothing to send */
-#define RELAY_PAUSE_S 5   /* after a relay could not be reached */
-#define MESSAGE_MAX   (24u * 1024 * 1024)
+#define SENDING_MAX    32  /* campaigns looked at per round */
+#define RELAYS_MAX     64  /* relays a node keeps limits for */
+#define IDLE_MS        250 /* the pause when there is nothing to send */
+#define RELAY_PAUSE_S  5   /* after a relay could not be reached */
+#define MESSAGE_MAX    (24u * 1024 * 1024)
+#define STATE_CHECK_US 250000 /* how often a thread sending a batch looks for a pause or cancel */
 
 /* Per relay (host, port, user) on this node: connections in use and the rate's token bucket. */
 struct relay_slot {
@@ -312,6 +313,37 @@ classify(const struct pb_smtp_result *res, struct pb_delivery_outcome *o)
     }
 }
 
+struct state_ctx {
+    const struct pb_campaign *c;
+    struct pb_campaign now;
+};
+
+static enum pb_qs
+state_tx(struct pb_tx *tx, void *cls)
+{
+    struct state_ctx *s = cls;
+    return tx->ops->campaign_get(tx->conn, s->c->account_id, s->c->id, false, &s->now);
+}
+
+/*
+ * Whether the campaign is still "sending": a pause or a cancel takes effect
+ * within STATE_CHECK_US, not only at the end of a batch. When the state
+ * cannot be read, sending goes on (the next batch looks again).
+ */
+static bool
+still_sending(struct worker *w, const struct pb_campaign *c)
+{
+    struct state_ctx *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return true;
+    s->c = c;
+    bool sending =
+        pb_tenant_tx(w->sender->app, c->account_id, PB_TX_READ, state_tx, s) != PB_ERR_OK ||
+        strcmp(s->now.state, "sending") == 0;
+    free(s);
+    return sending;
+}
+
 static enum pb_smtp_class
 connect_relay(struct worker *w, const struct pb_relay_config *relay, struct pb_smtp_error *err)
 {
@@ -333,10 +365,16 @@ send_batch(struct worker *w, const struct pb_campaign *c, const struct pb_relay_
     memset(&res, 0, sizeof(res));
     bool relay_down = false;
     down_why[0] = '\0';
+    bool halted = false; /* paused or cancelled while this batch was being sent */
+    int64_t checked_us = pb_clock_mono_us();
     for (int i = 0; i < b->n; i++) {
         struct pb_delivery_recipient *r = &b->r[i];
         struct pb_delivery_outcome *o = &w->outcomes[i];
-        if (relay_down || stopping(w->sender)) {
+        if (!halted && pb_clock_mono_us() - checked_us >= STATE_CHECK_US) {
+            checked_us = pb_clock_mono_us();
+            halted = !still_sending(w, c);
+        }
+        if (relay_down || halted || stopping(w->sender)) {
             outcome(o, PB_DELIVERY_RELEASED, down_why);
             continue;
         }
