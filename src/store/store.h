@@ -888,7 +888,12 @@ struct pb_store_ops {
     /* How many recipients are "queued", "sending" or "deferred". */
     enum pb_qs (*recipient_pending)(struct pb_conn *conn, const char *account_id,
                                     const char *campaign_id, int64_t *count);
-    /* How many recipients were sent at or after `since`. */
+    /*
+     * How many recipients count against a campaign's rate window that began
+     * at `since`: those sent at or after it, and those being sent (state
+     * "sending" under a lease running past `since`), so that two senders
+     * cannot both fill the window.
+     */
     enum pb_qs (*recipient_sent_since)(struct pb_conn *conn, const char *account_id,
                                        const char *campaign_id, int64_t since, int64_t *count);
     enum pb_qs (*recipient_get)(struct pb_conn *conn, const char *account_id,

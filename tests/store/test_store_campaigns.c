@@ -1,10 +1,9 @@
 /*
  * The store contract of campaigns and sending (issue 6): relays, DKIM keys,
  * tracking, suppression, campaigns with their lists, links, recipients and
- * clicks. Backend-neutral like test_store_contract.c: PB_TEST_STORE_URL picks
- * "sqlite:PATH" or "postgres://..."; without it each test gets a fresh SQLite
- * file in a temporary directory; under PostgreSQL each test starts from an
- * empty public schema.
+ * clicks. Backend-neutral like test_store_contract.c, on the same fixture
+ * (tests/support/storetest.h): PB_TEST_STORE_URL picks "sqlite:PATH" or
+ * "postgres://...".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,236 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
-
 #include "core/id.h"
 #include "core/strutil.h"
 #include "store/store.h"
-#include "support/tmpdir.h"
-
-static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
-static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
-
-/* ---- fixture (as in test_store_contract.c) ---- */
-
-/* Removes a SQLite database with its WAL and shared-memory files. */
-static void
-remove_sqlite(const char *path)
-{
-    char side[PATH_MAX + 8];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-}
-
-struct fixture {
-    char dir[PATH_MAX];
-    char url[PB_STORE_URL_MAX + 1];
-    struct pb_store *store;
-};
-
-/* Runs SQL outside the store (to set up what the store itself cannot). */
-static void
-raw_exec(const char *url, const char *sql)
-{
-    if (pb_str_starts_with(url, "sqlite:")) {
-        sqlite3 *db = NULL;
-        assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
-        char *msg = NULL;
-        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-        if (rc != SQLITE_OK)
-            fprintf(stderr, "raw_exec: %s\n", msg);
-        sqlite3_free(msg);
-        sqlite3_close(db);
-        assert_int_equal(rc, SQLITE_OK);
-        return;
-    }
-    PGconn *pg = PQconnectdb(url);
-    assert_int_equal(PQstatus(pg), CONNECTION_OK);
-    PGresult *res = PQexec(pg, sql);
-    ExecStatusType status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        fprintf(stderr, "raw_exec: %s", PQerrorMessage(pg));
-    PQclear(res);
-    PQfinish(pg);
-    assert_true(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
-}
-
-/* The single number a query outside the store answers (to see rows no operation shows). */
-static int64_t
-raw_count(const char *url, const char *sql)
-{
-    int64_t n = -1;
-    if (pb_str_starts_with(url, "sqlite:")) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        assert_true(n >= 0);
-        return n;
-    }
-    PGconn *pg = PQconnectdb(url);
-    assert_int_equal(PQstatus(pg), CONNECTION_OK);
-    PGresult *res = PQexec(pg, sql);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    else
-        fprintf(stderr, "raw_count: %s", PQerrorMessage(pg));
-    PQclear(res);
-    PQfinish(pg);
-    assert_true(n >= 0);
-    return n;
-}
-
-static int
-setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    pb_test_tmpdir(f->dir);
-    if (pg_url != NULL) {
-        pb_strlcpy(f->url, pg_url, sizeof(f->url));
-        raw_exec(pg_url, "SET client_min_messages = warning;"
-                         "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
-    } else if (sqlite_url != NULL) {
-        pb_strlcpy(f->url, sqlite_url, sizeof(f->url));
-        remove_sqlite(sqlite_url + strlen("sqlite:"));
-    } else {
-        snprintf(f->url, sizeof(f->url), "sqlite:%s/control.db", f->dir);
-    }
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-    pb_store_close(f->store);
-    if (sqlite_url != NULL)
-        remove_sqlite(sqlite_url + strlen("sqlite:"));
-    pb_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
-static void
-open_migrated(struct fixture *f, int pool_size)
-{
-    char why[PB_WHY_MAX] = "";
-    enum pb_err err = pb_store_open(f->url, pool_size, &f->store, why);
-    if (err != PB_ERR_OK)
-        fprintf(stderr, "pb_store_open: %s\n", why);
-    assert_int_equal(err, PB_ERR_OK);
-    int from, to;
-    err = pb_store_migrate(f->store, &from, &to, why);
-    if (err != PB_ERR_OK)
-        fprintf(stderr, "pb_store_migrate: %s\n", why);
-    assert_int_equal(err, PB_ERR_OK);
-    assert_true(to >= 7);
-}
-
-/* Runs `fn` in a write transaction that must commit. */
-static void
-run_body(struct pb_store *store, pb_tx_fn fn, void *cls)
-{
-    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, fn, cls), PB_ERR_OK);
-}
+#include "support/storetest.h"
 
 /* ---- small helpers ---- */
-
-/* A byte pattern to tell blobs apart. */
-static void
-fill(unsigned char *buf, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(seed * 31u + i * 7u + (i >> 8));
-}
-
-static int
-cmp_ids(const void *x, const void *y)
-{
-    return strcmp(x, y);
-}
-
-struct page {
-    char ids[32][PB_ID_LEN + 1];
-    int count;
-};
-
-static void
-add_id(struct page *p, const char *id)
-{
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], id, sizeof(p->ids[0]));
-}
-
-static void
-sort_page(struct page *p)
-{
-    qsort(p->ids, (size_t)p->count, sizeof(p->ids[0]), cmp_ids);
-}
-
-/* Two accounts: `a` owns the rows, `b` must never see them. */
-struct tenants {
-    struct pb_account a, b;
-};
-
-static enum pb_qs
-account_insert_tx(struct pb_tx *tx, void *cls)
-{
-    return tx->ops->account_insert(tx->conn, cls);
-}
-
-static void
-insert_account(struct pb_store *store, struct pb_account *a, const char *name)
-{
-    memset(a, 0, sizeof(*a));
-    pb_id_new(a->id);
-    pb_strlcpy(a->name, name, sizeof(a->name));
-    pb_strlcpy(a->plan, "standard", sizeof(a->plan));
-    a->created_at = 1000;
-    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, account_insert_tx, a), PB_ERR_OK);
-}
-
-static void
-setup_tenants(struct fixture *f, struct tenants *t, int pool_size)
-{
-    open_migrated(f, pool_size);
-    insert_account(f->store, &t->a, "tenant a");
-    insert_account(f->store, &t->b, "tenant b");
-}
-
-static void
-make_contact(struct pb_contact *ct, const char *account_id, unsigned seed)
-{
-    memset(ct, 0, sizeof(*ct));
-    pb_id_new(ct->id);
-    pb_strlcpy(ct->account_id, account_id, sizeof(ct->account_id));
-    fill(ct->email_sealed, 80, seed);
-    ct->email_sealed_len = 80;
-    fill(ct->email_bidx, PB_BIDX_MAX, seed + 1000);
-    ct->email_bidx_len = PB_BIDX_MAX;
-    pb_strlcpy(ct->status, "active", sizeof(ct->status));
-    ct->created_at = ct->updated_at = 2000 + seed;
-}
-
-static void
-make_list(struct pb_list *l, const char *account_id, const char *name)
-{
-    memset(l, 0, sizeof(*l));
-    pb_id_new(l->id);
-    pb_strlcpy(l->account_id, account_id, sizeof(l->account_id));
-    pb_strlcpy(l->name, name, sizeof(l->name));
-    l->created_at = 3000;
-}
 
 static char html_body[] = "<p>Hello {{first_name}}, <a href=\"https://example.org/\">x</a></p>";
 static char text_body[] = "Hello {{first_name}}";
@@ -282,7 +57,7 @@ subscribed_contacts(const struct pb_store_ops *ops, struct pb_conn *c, const cha
                     const char *list, int n, unsigned seed, struct pb_contact *ct)
 {
     for (int i = 0; i < n; i++) {
-        make_contact(&ct[i], account_id, seed + (unsigned)i);
+        pb_storetest_make_contact(&ct[i], account_id, seed + (unsigned)i);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
         assert_int_equal(ops->membership_put(c, account_id, list, ct[i].id, "subscribed", "", 10),
                          PB_QS_ONE);
@@ -291,23 +66,23 @@ subscribed_contacts(const struct pb_store_ops *ops, struct pb_conn *c, const cha
 
 /* Takes `lists` as a page, sorted. */
 static void
-sorted_lists(const struct pb_campaign *cp, struct page *p)
+sorted_lists(const struct pb_campaign *cp, struct pb_storetest_page *p)
 {
     memset(p, 0, sizeof(*p));
     for (int i = 0; i < cp->list_count; i++)
-        add_id(p, cp->list_ids[i]);
-    sort_page(p);
+        pb_storetest_page_add(p, cp->list_ids[i]);
+    pb_storetest_page_sort(p, false);
 }
 
 static void
 assert_same_lists(const struct pb_campaign *got, const char *const *want, int n)
 {
-    struct page g, w = {0};
+    struct pb_storetest_page g, w = {0};
     assert_int_equal(got->list_count, n);
     sorted_lists(got, &g);
     for (int i = 0; i < n; i++)
-        add_id(&w, want[i]);
-    sort_page(&w);
+        pb_storetest_page_add(&w, want[i]);
+    pb_storetest_page_sort(&w, false);
     for (int i = 0; i < n; i++)
         assert_string_equal(g.ids[i], w.ids[i]);
 }
@@ -315,7 +90,7 @@ assert_same_lists(const struct pb_campaign *got, const char *const *want, int n)
 /* ---- accounts: tracking ---- */
 
 struct tracking_case {
-    struct tenants t;
+    struct pb_storetest_tenants t;
     const char *set;
     enum pb_qs qs;
     struct pb_account got;
@@ -353,10 +128,10 @@ tracking_read_tx(struct pb_tx *tx, void *cls)
 static void
 account_tracking_defaults_to_aggregate_and_is_set(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     static struct tracking_case tc;
     memset(&tc, 0, sizeof(tc));
-    setup_tenants(f, &tc.t, 1);
+    pb_storetest_tenants(f, &tc.t, 1);
 
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, tracking_read_tx, &tc), PB_ERR_OK);
     assert_string_equal(tc.got.tracking, "aggregate");
@@ -396,9 +171,9 @@ tracking_unknown_tx(struct pb_tx *tx, void *cls)
 static void
 account_tracking_of_unknown_account_is_none(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
-    run_body(f->store, tracking_unknown_tx, NULL);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
+    pb_storetest_write(f->store, tracking_unknown_tx, NULL);
 }
 
 /* ---- relays and DKIM keys ---- */
@@ -406,7 +181,7 @@ account_tracking_of_unknown_account_is_none(void **state)
 static enum pb_qs
 relay_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     struct pb_smtp_relay r, got;
@@ -418,7 +193,7 @@ relay_body(struct pb_tx *tx, void *cls)
     r.port = 587;
     pb_strlcpy(r.tls, "starttls", sizeof(r.tls));
     pb_strlcpy(r.username, "mailer", sizeof(r.username));
-    fill(r.password_sealed, 72, 3);
+    pb_storetest_fill(r.password_sealed, 72, 3);
     r.password_sealed_len = 72;
     r.max_connections = 4;
     r.rate_per_second = 100;
@@ -477,10 +252,7 @@ relay_body(struct pb_tx *tx, void *cls)
 static void
 relay_put_get_and_replace(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, relay_body, &t);
+    pb_storetest_tenants_write(*state, relay_body);
 }
 
 struct dkims {
@@ -505,7 +277,7 @@ make_dkim(struct pb_dkim_row *k, const char *account_id, const char *domain, con
     pb_strlcpy(k->domain, domain, sizeof(k->domain));
     pb_strlcpy(k->selector, selector, sizeof(k->selector));
     pb_strlcpy(k->algorithm, "rsa-sha256", sizeof(k->algorithm));
-    fill(k->private_sealed, sealed_len, seed);
+    pb_storetest_fill(k->private_sealed, sealed_len, seed);
     k->private_sealed_len = sealed_len;
     snprintf(k->public_key, sizeof(k->public_key), "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIB%u", seed);
     k->created_at = 7000 + seed;
@@ -514,7 +286,7 @@ make_dkim(struct pb_dkim_row *k, const char *account_id, const char *domain, con
 static enum pb_qs
 dkim_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -542,7 +314,7 @@ dkim_body(struct pb_tx *tx, void *cls)
     assert_string_equal(d.rows[2].domain, "b.example");
     assert_string_equal(d.rows[2].selector, "s2");
     unsigned char want[PB_DKIM_SEALED_MAX];
-    fill(want, PB_DKIM_SEALED_MAX, 2);
+    pb_storetest_fill(want, PB_DKIM_SEALED_MAX, 2);
     assert_string_equal(d.rows[0].account_id, a);
     assert_string_equal(d.rows[0].algorithm, "rsa-sha256");
     assert_int_equal(d.rows[0].private_sealed_len, PB_DKIM_SEALED_MAX);
@@ -560,7 +332,7 @@ dkim_body(struct pb_tx *tx, void *cls)
     assert_string_equal(d.rows[1].selector, "s1");
     assert_string_equal(d.rows[1].algorithm, "ed25519-sha256");
     assert_int_equal(d.rows[1].private_sealed_len, 64);
-    fill(want, 64, 5);
+    pb_storetest_fill(want, 64, 5);
     assert_memory_equal(d.rows[1].private_sealed, want, 64);
     assert_int_equal(d.rows[1].created_at, 7005);
 
@@ -582,10 +354,7 @@ dkim_body(struct pb_tx *tx, void *cls)
 static void
 dkim_put_list_in_order_and_delete(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, dkim_body, &t);
+    pb_storetest_tenants_write(*state, dkim_body);
 }
 
 /* ---- suppression ---- */
@@ -601,15 +370,15 @@ keep_contact(void *cls, const struct pb_contact *contact)
 static enum pb_qs
 suppression_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
 
     /* The contact's suppressed_at: 0 until set, then read by every contact read. */
     struct pb_contact ct, other, got;
-    make_contact(&ct, a, 1);
-    make_contact(&other, a, 2);
+    pb_storetest_make_contact(&ct, a, 1);
+    pb_storetest_make_contact(&other, a, 2);
     assert_int_equal(ops->contact_insert(c, &ct), PB_QS_ONE);
     assert_int_equal(ops->contact_insert(c, &other), PB_QS_ONE);
     got.suppressed_at = -1;
@@ -641,8 +410,8 @@ suppression_body(struct pb_tx *tx, void *cls)
 
     /* The list of suppressed address hashes, per account. */
     unsigned char h1[PB_HASH_BYTES], h2[PB_HASH_BYTES];
-    fill(h1, sizeof(h1), 11);
-    fill(h2, sizeof(h2), 12);
+    pb_storetest_fill(h1, sizeof(h1), 11);
+    pb_storetest_fill(h2, sizeof(h2), 12);
     assert_int_equal(ops->suppression_exists(c, a, h1), PB_QS_NONE);
     assert_int_equal(ops->suppression_put(c, a, h1, "bounce", 100), PB_QS_ONE);
     assert_int_equal(ops->suppression_exists(c, a, h1), PB_QS_ONE);
@@ -659,17 +428,17 @@ suppression_body(struct pb_tx *tx, void *cls)
 static void
 suppression_put_exists_and_contact_suppressed_at(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, suppression_body, &t);
+    struct pb_storetest *f = *state;
+    struct pb_storetest_tenants t;
+    pb_storetest_tenants(f, &t, 1);
+    pb_storetest_write(f->store, suppression_body, &t);
     /* The reason is kept as given the first time. */
     char sql[256];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM suppressions WHERE account_id = '%s' AND reason = 'bounce'"
              " AND created_at = 100",
              t.a.id);
-    assert_int_equal(raw_count(f->url, sql), 1);
+    assert_int_equal(pb_storetest_raw_count(f->url, sql), 1);
 }
 
 /* ---- campaigns ---- */
@@ -695,15 +464,15 @@ collect_campaign(void *cls, const struct pb_campaign *campaign)
 static enum pb_qs
 campaign_crud_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
     struct pb_list l1, l2, l3, lb;
-    make_list(&l1, a, "one");
-    make_list(&l2, a, "two");
-    make_list(&l3, a, "three");
-    make_list(&lb, b, "b's");
+    pb_storetest_make_list(&l1, a, "one");
+    pb_storetest_make_list(&l2, a, "two");
+    pb_storetest_make_list(&l3, a, "three");
+    pb_storetest_make_list(&lb, b, "b's");
     assert_int_equal(ops->list_insert(c, &l1), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &l2), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &l3), PB_QS_ONE);
@@ -853,20 +622,17 @@ campaign_crud_body(struct pb_tx *tx, void *cls)
 static void
 campaign_insert_get_and_update(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, campaign_crud_body, &t);
+    pb_storetest_tenants_write(*state, campaign_crud_body);
 }
 
 static enum pb_qs
 campaign_list_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
-    struct page want = {0};
+    struct pb_storetest_page want = {0};
     struct campaigns got;
 
     for (int i = 0; i < 5; i++) {
@@ -875,12 +641,12 @@ campaign_list_body(struct pb_tx *tx, void *cls)
         snprintf(name, sizeof(name), "c%d", i);
         make_campaign(&cp, a, name, NULL, 0);
         assert_int_equal(ops->campaign_insert(c, &cp), PB_QS_ONE);
-        add_id(&want, cp.id);
+        pb_storetest_page_add(&want, cp.id);
     }
     struct pb_campaign other;
     make_campaign(&other, b, "b's", NULL, 0);
     assert_int_equal(ops->campaign_insert(c, &other), PB_QS_ONE);
-    sort_page(&want); /* newest first = the last of these first */
+    pb_storetest_page_sort(&want, false); /* newest first = the last of these first */
 
     memset(&got, 0, sizeof(got));
     assert_int_equal(ops->campaign_list(c, a, "", 2, collect_campaign, &got), PB_QS_N);
@@ -904,10 +670,7 @@ campaign_list_body(struct pb_tx *tx, void *cls)
 static void
 campaign_list_newest_first_by_pages(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, campaign_list_body, &t);
+    pb_storetest_tenants_write(*state, campaign_list_body);
 }
 
 /* ---- transitions ---- */
@@ -923,7 +686,7 @@ get_campaign(const struct pb_store_ops *ops, struct pb_conn *c, const char *acco
 static enum pb_qs
 transition_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -1049,16 +812,13 @@ transition_body(struct pb_tx *tx, void *cls)
 static void
 campaign_transitions_follow_their_rules(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, transition_body, &t);
+    pb_storetest_tenants_write(*state, transition_body);
 }
 
 static enum pb_qs
 due_sending_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -1117,10 +877,10 @@ due_sending_body(struct pb_tx *tx, void *cls)
     }
     assert_int_equal(ops->campaign_transition(c, a, p3.id, "sending", "paused", 40, -1, NULL),
                      PB_QS_ONE);
-    struct page want = {0};
-    add_id(&want, p1.id);
-    add_id(&want, pb.id);
-    sort_page(&want);
+    struct pb_storetest_page want = {0};
+    pb_storetest_page_add(&want, p1.id);
+    pb_storetest_page_add(&want, pb.id);
+    pb_storetest_page_sort(&want, false);
     memset(&got, 0, sizeof(got));
     assert_int_equal(ops->campaign_sending(c, "", 10, collect_campaign, &got), PB_QS_N);
     assert_int_equal(got.count, 2);
@@ -1137,16 +897,13 @@ due_sending_body(struct pb_tx *tx, void *cls)
 static void
 campaign_due_and_sending_across_accounts(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, due_sending_body, &t);
+    pb_storetest_tenants_write(*state, due_sending_body);
 }
 
 static enum pb_qs
 counters_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -1196,10 +953,7 @@ counters_body(struct pb_tx *tx, void *cls)
 static void
 campaign_counters_add_up(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, counters_body, &t);
+    pb_storetest_tenants_write(*state, counters_body);
 }
 
 /* ---- links ---- */
@@ -1220,7 +974,7 @@ collect_link(void *cls, const struct pb_campaign_link *link)
 static enum pb_qs
 links_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -1299,18 +1053,15 @@ links_body(struct pb_tx *tx, void *cls)
 static void
 links_replace_list_get_and_count(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, links_body, &t);
+    pb_storetest_tenants_write(*state, links_body);
 }
 
 /* ---- recipients: snapshot ---- */
 
 struct snapshot_case {
-    struct tenants t;
-    struct page subscribed; /* sorted: what the snapshot scans */
-    bool eligible[32];      /* by position in `subscribed` */
+    struct pb_storetest_tenants t;
+    struct pb_storetest_page subscribed; /* sorted: what the snapshot scans */
+    bool eligible[32];                   /* by position in `subscribed` */
     struct pb_contact ct[8];
     char campaign[PB_ID_LEN + 1], campaign_b[PB_ID_LEN + 1];
     char list1[PB_ID_LEN + 1], contact_b[PB_ID_LEN + 1];
@@ -1326,16 +1077,16 @@ snapshot_setup_body(struct pb_tx *tx, void *cls)
     struct pb_contact *ct = sc->ct;
 
     struct pb_list l1, l2, l3, lb;
-    make_list(&l1, a, "one");
-    make_list(&l2, a, "two");
-    make_list(&l3, a, "not in the campaign");
-    make_list(&lb, b, "b's");
+    pb_storetest_make_list(&l1, a, "one");
+    pb_storetest_make_list(&l2, a, "two");
+    pb_storetest_make_list(&l3, a, "not in the campaign");
+    pb_storetest_make_list(&lb, b, "b's");
     assert_int_equal(ops->list_insert(c, &l1), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &l2), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &l3), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &lb), PB_QS_ONE);
     for (int i = 0; i < 7; i++) {
-        make_contact(&ct[i], a, 100 + (unsigned)i);
+        pb_storetest_make_contact(&ct[i], a, 100 + (unsigned)i);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
     }
     /* 0: in both lists; 1: in one; 2: unsubscribed; 3: erased; 4: suppressed; 5: another list; 6.
@@ -1375,8 +1126,8 @@ snapshot_setup_body(struct pb_tx *tx, void *cls)
     memset(&sc->subscribed, 0, sizeof(sc->subscribed));
     const int subscribed[] = {0, 1, 3, 4, 6};
     for (int i = 0; i < 5; i++)
-        add_id(&sc->subscribed, ct[subscribed[i]].id);
-    sort_page(&sc->subscribed);
+        pb_storetest_page_add(&sc->subscribed, ct[subscribed[i]].id);
+    pb_storetest_page_sort(&sc->subscribed, false);
     for (int i = 0; i < 5; i++)
         sc->eligible[i] = strcmp(sc->subscribed.ids[i], ct[3].id) != 0 &&
                           strcmp(sc->subscribed.ids[i], ct[4].id) != 0;
@@ -1476,11 +1227,11 @@ snapshot_check_body(struct pb_tx *tx, void *cls)
 static void
 snapshot_takes_each_subscribed_contact_once(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     static struct snapshot_case sc;
     memset(&sc, 0, sizeof(sc));
-    setup_tenants(f, &sc.t, 1);
-    run_body(f->store, snapshot_setup_body, &sc);
+    pb_storetest_tenants(f, &sc.t, 1);
+    pb_storetest_write(f->store, snapshot_setup_body, &sc);
     /*
      * A membership the operations never write: b's contact on a's list (a
      * broken row). The snapshot of a's campaign must not take b's contact.
@@ -1490,11 +1241,11 @@ snapshot_takes_each_subscribed_contact_once(void **state)
              "INSERT INTO memberships (account_id, list_id, contact_id, status, since)"
              " VALUES ('%s', '%s', '%s', 'subscribed', 1)",
              sc.t.b.id, sc.list1, sc.contact_b);
-    raw_exec(f->url, sql);
-    run_body(f->store, snapshot_check_body, &sc);
+    pb_storetest_raw_exec(f->url, sql);
+    pb_storetest_write(f->store, snapshot_check_body, &sc);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM campaign_recipients WHERE campaign_id = '%s'",
              sc.campaign);
-    assert_int_equal(raw_count(f->url, sql), 3);
+    assert_int_equal(pb_storetest_raw_count(f->url, sql), 3);
 }
 
 /* ---- recipients: claim, finish, counts ---- */
@@ -1515,10 +1266,11 @@ collect_recipient(void *cls, const struct pb_recipient *r)
 /* A campaign of account a with `n` queued recipients; their sorted ids in `ids`. */
 static void
 campaign_with_recipients(const struct pb_store_ops *ops, struct pb_conn *c, const char *account_id,
-                         int n, unsigned seed, char campaign[PB_ID_LEN + 1], struct page *ids)
+                         int n, unsigned seed, char campaign[PB_ID_LEN + 1],
+                         struct pb_storetest_page *ids)
 {
     struct pb_list l;
-    make_list(&l, account_id, "everyone");
+    pb_storetest_make_list(&l, account_id, "everyone");
     assert_int_equal(ops->list_insert(c, &l), PB_QS_ONE);
     struct pb_contact ct[16];
     assert_true(n <= 16);
@@ -1534,12 +1286,12 @@ campaign_with_recipients(const struct pb_store_ops *ops, struct pb_conn *c, cons
     memcpy(campaign, cp.id, PB_ID_LEN + 1);
     memset(ids, 0, sizeof(*ids));
     for (int i = 0; i < n; i++)
-        add_id(ids, ct[i].id);
-    sort_page(ids);
+        pb_storetest_page_add(ids, ct[i].id);
+    pb_storetest_page_sort(ids, false);
 }
 
 static void
-assert_claimed(const struct recipients *rs, const struct page *ids, int first, int n,
+assert_claimed(const struct recipients *rs, const struct pb_storetest_page *ids, int first, int n,
                const char *owner, int64_t lease_until, bool reclaimed)
 {
     assert_int_equal(rs->count, n);
@@ -1556,12 +1308,12 @@ assert_claimed(const struct recipients *rs, const struct page *ids, int first, i
 static enum pb_qs
 claim_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
     char cid[PB_ID_LEN + 1];
-    struct page ids;
+    struct pb_storetest_page ids;
     static struct recipients rs;
     campaign_with_recipients(ops, c, a, 6, 300, cid, &ids);
 
@@ -1656,7 +1408,10 @@ claim_body(struct pb_tx *tx, void *cls)
     assert_int_equal(got.attempts, 2);
     assert_int_equal(got.sent_at, 120);
 
-    /* Pending: 1 deferred, 4 and 5 sending. Sent since: by sent_at. */
+    /*
+     * Pending: 1 deferred, 4 and 5 sending. Sent since: by sent_at, and 4 and
+     * 5 in flight under B's lease (until 160) count in any window it reaches.
+     */
     count = -1;
     assert_true(ops->recipient_pending(c, a, cid, &count) >= 0);
     assert_int_equal(count, 3);
@@ -1665,10 +1420,12 @@ claim_body(struct pb_tx *tx, void *cls)
     assert_int_equal(count, 0);
     count = -1;
     assert_true(ops->recipient_sent_since(c, a, cid, 110, &count) >= 0);
-    assert_int_equal(count, 2);
+    assert_int_equal(count, 2 + 2);
     assert_true(ops->recipient_sent_since(c, a, cid, 111, &count) >= 0);
-    assert_int_equal(count, 1);
+    assert_int_equal(count, 1 + 2);
     assert_true(ops->recipient_sent_since(c, a, cid, 121, &count) >= 0);
+    assert_int_equal(count, 0 + 2);
+    assert_true(ops->recipient_sent_since(c, a, cid, 160, &count) >= 0);
     assert_int_equal(count, 0);
     count = -1;
     assert_true(ops->recipient_sent_since(c, b, cid, 0, &count) >= 0);
@@ -1722,10 +1479,7 @@ claim_body(struct pb_tx *tx, void *cls)
 static void
 recipients_claim_finish_and_count(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, 1);
-    run_body(f->store, claim_body, &t);
+    pb_storetest_tenants_write(*state, claim_body);
 }
 
 /* ---- recipients: opens, clicks, unsubscribes, history ---- */
@@ -1749,7 +1503,7 @@ collect_received(void *cls, const struct pb_recipient *r, const char *campaign_n
 }
 
 struct events_case {
-    struct tenants t;
+    struct pb_storetest_tenants t;
     char campaign[PB_ID_LEN + 1];
     char contact[PB_ID_LEN + 1];
     char outsider[PB_ID_LEN + 1];
@@ -1762,7 +1516,7 @@ events_body(struct pb_tx *tx, void *cls)
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = ec->t.a.id, *b = ec->t.b.id;
-    struct page ids;
+    struct pb_storetest_page ids;
     campaign_with_recipients(ops, c, a, 2, 400, ec->campaign, &ids);
     const char *cid = ec->campaign, *ct = ids.ids[0];
     memcpy(ec->contact, ct, sizeof(ec->contact));
@@ -1771,7 +1525,7 @@ events_body(struct pb_tx *tx, void *cls)
 
     /* A contact of a that is not a recipient. */
     struct pb_contact out;
-    make_contact(&out, a, 499);
+    pb_storetest_make_contact(&out, a, 499);
     assert_int_equal(ops->contact_insert(c, &out), PB_QS_ONE);
     memcpy(ec->outsider, out.id, sizeof(ec->outsider));
 
@@ -1827,7 +1581,7 @@ events_body(struct pb_tx *tx, void *cls)
 
     /* The campaigns a contact received, newest campaign first, with their names. */
     struct pb_list l;
-    make_list(&l, a, "just one");
+    pb_storetest_make_list(&l, a, "just one");
     assert_int_equal(ops->list_insert(c, &l), PB_QS_ONE);
     assert_int_equal(ops->membership_put(c, a, l.id, ct, "subscribed", "", 1), PB_QS_ONE);
     const char *lists[] = {l.id};
@@ -1868,30 +1622,30 @@ events_body(struct pb_tx *tx, void *cls)
 static void
 recipients_open_click_unsubscribe_and_history(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     static struct events_case ec;
     memset(&ec, 0, sizeof(ec));
-    setup_tenants(f, &ec.t, 1);
-    run_body(f->store, events_body, &ec);
+    pb_storetest_tenants(f, &ec.t, 1);
+    pb_storetest_write(f->store, events_body, &ec);
     /* One click row per (recipient, link), with its count and first time. */
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM campaign_clicks WHERE campaign_id = '%s'",
              ec.campaign);
-    assert_int_equal(raw_count(f->url, sql), 3);
+    assert_int_equal(pb_storetest_raw_count(f->url, sql), 3);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM campaign_clicks WHERE campaign_id = '%s' AND contact_id = '%s'"
              " AND n = 0 AND clicks = 2 AND first_at = 1100 AND account_id = '%s'",
              ec.campaign, ec.contact, ec.t.a.id);
-    assert_int_equal(raw_count(f->url, sql), 1);
+    assert_int_equal(pb_storetest_raw_count(f->url, sql), 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM campaign_clicks WHERE contact_id = '%s'",
              ec.outsider);
-    assert_int_equal(raw_count(f->url, sql), 0);
+    assert_int_equal(pb_storetest_raw_count(f->url, sql), 0);
 }
 
 /* ---- delete ---- */
 
 struct delete_case {
-    struct tenants t;
+    struct pb_storetest_tenants t;
     char doomed[PB_ID_LEN + 1], kept[PB_ID_LEN + 1];
     char contact[PB_ID_LEN + 1];
 };
@@ -1903,10 +1657,10 @@ delete_setup_body(struct pb_tx *tx, void *cls)
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = dc->t.a.id;
-    struct page ids;
+    struct pb_storetest_page ids;
     campaign_with_recipients(ops, c, a, 3, 500, dc->doomed, &ids);
     memcpy(dc->contact, ids.ids[0], sizeof(dc->contact));
-    struct page ids2;
+    struct pb_storetest_page ids2;
     campaign_with_recipients(ops, c, a, 2, 510, dc->kept, &ids2);
     const char *urls[] = {"https://a.example/", "https://b.example/"};
     bool first_link, first_any;
@@ -1953,12 +1707,12 @@ delete_body(struct pb_tx *tx, void *cls)
 static void
 campaign_delete_takes_lists_links_recipients_and_clicks(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     static struct delete_case dc;
     memset(&dc, 0, sizeof(dc));
-    setup_tenants(f, &dc.t, 1);
-    run_body(f->store, delete_setup_body, &dc);
-    run_body(f->store, delete_body, &dc);
+    pb_storetest_tenants(f, &dc.t, 1);
+    pb_storetest_write(f->store, delete_setup_body, &dc);
+    pb_storetest_write(f->store, delete_body, &dc);
     static const char *const tables[] = {"campaign_lists", "campaign_links", "campaign_recipients",
                                          "campaign_clicks"};
     static const int64_t kept[] = {1, 2, 2, 1};
@@ -1966,10 +1720,10 @@ campaign_delete_takes_lists_links_recipients_and_clicks(void **state)
     for (int i = 0; i < 4; i++) {
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE campaign_id = '%s'", tables[i],
                  dc.doomed);
-        assert_int_equal(raw_count(f->url, sql), 0);
+        assert_int_equal(pb_storetest_raw_count(f->url, sql), 0);
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE campaign_id = '%s'", tables[i],
                  dc.kept);
-        assert_int_equal(raw_count(f->url, sql), kept[i]);
+        assert_int_equal(pb_storetest_raw_count(f->url, sql), kept[i]);
     }
 }
 
@@ -1994,11 +1748,11 @@ conc_setup_tx(struct pb_tx *tx, void *cls)
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     struct pb_list l;
-    make_list(&l, cs->account_id, "many");
+    pb_storetest_make_list(&l, cs->account_id, "many");
     assert_int_equal(ops->list_insert(c, &l), PB_QS_ONE);
     for (int i = 0; i < CONC_RECIPIENTS; i++) {
-        make_contact(&cs->contacts[i], cs->account_id, 1000 + (unsigned)i);
-        /* fill() repeats after 256 seeds: the index's first bytes tell them apart. */
+        pb_storetest_make_contact(&cs->contacts[i], cs->account_id, 1000 + (unsigned)i);
+        /* pb_storetest_fill() repeats after 256 seeds: the index's first bytes tell them apart. */
         cs->contacts[i].email_bidx[0] = (unsigned char)(i & 0xff);
         cs->contacts[i].email_bidx[1] = (unsigned char)(i >> 8);
         memcpy(cs->ids[i], cs->contacts[i].id, sizeof(cs->ids[i]));
@@ -2084,12 +1838,6 @@ sender_tx(struct sender *s, pb_tx_fn fn)
     return err;
 }
 
-static int
-cmp_id_text(const void *x, const void *y)
-{
-    return strcmp(x, y);
-}
-
 static void *
 sender_run(void *arg)
 {
@@ -2103,8 +1851,8 @@ sender_run(void *arg)
             break;
         s->batches++;
         for (int i = 0; i < s->batch_count; i++) {
-            const pb_id_text *hit =
-                bsearch(s->batch[i], s->sorted, CONC_RECIPIENTS, sizeof(s->sorted[0]), cmp_id_text);
+            const pb_id_text *hit = bsearch(s->batch[i], s->sorted, CONC_RECIPIENTS,
+                                            sizeof(s->sorted[0]), pb_storetest_cmp_ids);
             if (hit == NULL)
                 s->failures++;
             else
@@ -2142,9 +1890,9 @@ conc_check_tx(struct pb_tx *tx, void *cls)
 static void
 concurrent_claims_take_each_recipient_once(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t, CONC_THREADS);
+    struct pb_storetest *f = *state;
+    struct pb_storetest_tenants t;
+    pb_storetest_tenants(f, &t, CONC_THREADS);
 
     struct conc_setup cs = {.account_id = t.a.id};
     cs.ids = calloc(CONC_RECIPIENTS, sizeof(*cs.ids));
@@ -2153,8 +1901,8 @@ concurrent_claims_take_each_recipient_once(void **state)
     assert_non_null(cs.ids);
     assert_non_null(cs.contacts);
     assert_non_null(cs.changed);
-    run_body(f->store, conc_setup_tx, &cs);
-    qsort(cs.ids, CONC_RECIPIENTS, sizeof(cs.ids[0]), cmp_id_text);
+    pb_storetest_write(f->store, conc_setup_tx, &cs);
+    qsort(cs.ids, CONC_RECIPIENTS, sizeof(cs.ids[0]), pb_storetest_cmp_ids);
 
     static atomic_int claimed[CONC_RECIPIENTS];
     for (int i = 0; i < CONC_RECIPIENTS; i++)
@@ -2190,26 +1938,13 @@ concurrent_claims_take_each_recipient_once(void **state)
     free(cs.changed);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, pb_storetest_setup, pb_storetest_teardown)
 
 int
 main(void)
 {
-    const char *url = getenv("PB_TEST_STORE_URL");
-    if (url != NULL && *url != '\0') {
-        if (pb_store_backend(url) == NULL) {
-            fprintf(stderr, "PB_TEST_STORE_URL=%s: unknown scheme\n", url);
-            return 2;
-        }
-        if (pb_str_starts_with(url, "sqlite:"))
-            sqlite_url = url; /* removed and made afresh for each test */
-        else
-            pg_url = url;
-    }
-    fprintf(stderr, "store campaigns: backend %s\n",
-            pg_url       ? "postgres (PB_TEST_STORE_URL)"
-            : sqlite_url ? sqlite_url
-                         : "sqlite (temporary)");
+    if (!pb_storetest_init("store campaigns"))
+        return 2;
     const struct CMUnitTest tests[] = {
         T(account_tracking_defaults_to_aggregate_and_is_set),
         T(account_tracking_of_unknown_account_is_none),
@@ -2228,6 +1963,7 @@ main(void)
         T(campaign_delete_takes_lists_links_recipients_and_clicks),
         T(concurrent_claims_take_each_recipient_once),
     };
-    return cmocka_run_group_tests_name(
-        pg_url ? "store campaigns (postgres)" : "store campaigns (sqlite)", tests, NULL, NULL);
+    return cmocka_run_group_tests_name(pb_storetest_on_postgres() ? "store campaigns (postgres)"
+                                                                  : "store campaigns (sqlite)",
+                                       tests, NULL, NULL);
 }

@@ -1,9 +1,8 @@
 /*
  * The store contract: one suite that every backend must pass. The backend
- * comes from PB_TEST_STORE_URL ("sqlite:PATH" or "postgres://..."); without
- * it each test gets a fresh SQLite file in a temporary directory. A given
- * SQLite file is deleted before each test; under PostgreSQL each test starts
- * from an empty public schema.
+ * comes from PB_TEST_STORE_URL ("sqlite:PATH" or "postgres://..."); the
+ * fixture (tests/support/storetest.h) gives each test a fresh SQLite file,
+ * or an empty public schema under PostgreSQL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,9 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
-
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/strutil.h"
@@ -32,113 +28,7 @@
 #include "store/placement.h"
 #include "store/sqlite/sqlite_internal.h"
 #include "store/store.h"
-#include "support/tmpdir.h"
-
-/* The schema version the backends' migrations end at. */
-#define LATEST_VERSION 7
-
-static const char *pg_url;     /* PB_TEST_STORE_URL when it names PostgreSQL */
-static const char *sqlite_url; /* PB_TEST_STORE_URL when it names a SQLite file */
-
-/* Removes a SQLite database with its WAL and shared-memory files. */
-static void
-remove_sqlite(const char *path)
-{
-    char side[PATH_MAX + 8];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-}
-
-struct fixture {
-    char dir[PATH_MAX];
-    char url[PB_STORE_URL_MAX + 1];
-    struct pb_store *store;
-};
-
-/* Runs SQL outside the store (to set up what the store itself cannot). */
-static void
-raw_exec(const char *url, const char *sql)
-{
-    if (pb_str_starts_with(url, "sqlite:")) {
-        sqlite3 *db = NULL;
-        assert_int_equal(sqlite3_open(url + strlen("sqlite:"), &db), SQLITE_OK);
-        char *msg = NULL;
-        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-        if (rc != SQLITE_OK)
-            fprintf(stderr, "raw_exec: %s\n", msg);
-        sqlite3_free(msg);
-        sqlite3_close(db);
-        assert_int_equal(rc, SQLITE_OK);
-        return;
-    }
-    PGconn *pg = PQconnectdb(url);
-    assert_int_equal(PQstatus(pg), CONNECTION_OK);
-    PGresult *res = PQexec(pg, sql);
-    ExecStatusType status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        fprintf(stderr, "raw_exec: %s", PQerrorMessage(pg));
-    PQclear(res);
-    PQfinish(pg);
-    assert_true(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
-}
-
-static int
-setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    pb_test_tmpdir(f->dir);
-    if (pg_url != NULL) {
-        pb_strlcpy(f->url, pg_url, sizeof(f->url));
-        raw_exec(pg_url, "SET client_min_messages = warning;"
-                         "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
-    } else if (sqlite_url != NULL) {
-        pb_strlcpy(f->url, sqlite_url, sizeof(f->url));
-        remove_sqlite(sqlite_url + strlen("sqlite:"));
-    } else {
-        snprintf(f->url, sizeof(f->url), "sqlite:%s/control.db", f->dir);
-    }
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-    pb_store_close(f->store);
-    if (sqlite_url != NULL)
-        remove_sqlite(sqlite_url + strlen("sqlite:"));
-    pb_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
-static void
-open_store(struct fixture *f, int pool_size)
-{
-    char why[PB_WHY_MAX] = "";
-    enum pb_err err = pb_store_open(f->url, pool_size, &f->store, why);
-    if (err != PB_ERR_OK)
-        fprintf(stderr, "pb_store_open: %s\n", why);
-    assert_int_equal(err, PB_ERR_OK);
-}
-
-static void
-open_migrated(struct fixture *f, int pool_size)
-{
-    open_store(f, pool_size);
-    char why[PB_WHY_MAX] = "";
-    int from, to;
-    enum pb_err err = pb_store_migrate(f->store, &from, &to, why);
-    if (err != PB_ERR_OK)
-        fprintf(stderr, "pb_store_migrate: %s\n", why);
-    assert_int_equal(err, PB_ERR_OK);
-    assert_int_equal(to, LATEST_VERSION);
-}
+#include "support/storetest.h"
 
 /* ---- small transactions used by the tests ---- */
 
@@ -160,23 +50,6 @@ static enum pb_qs
 account_insert_tx(struct pb_tx *tx, void *cls)
 {
     return tx->ops->account_insert(tx->conn, cls);
-}
-
-static void
-make_account(struct pb_account *a, const char *name)
-{
-    memset(a, 0, sizeof(*a));
-    pb_id_new(a->id);
-    pb_strlcpy(a->name, name, sizeof(a->name));
-    pb_strlcpy(a->plan, "standard", sizeof(a->plan));
-    a->created_at = pb_clock_now();
-}
-
-static void
-insert_account(struct pb_store *store, struct pb_account *a, const char *name)
-{
-    make_account(a, name);
-    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, account_insert_tx, a), PB_ERR_OK);
 }
 
 struct account_get {
@@ -299,37 +172,37 @@ placement_get_tx(struct pb_tx *tx, void *cls)
 static void
 migrate_from_empty(void **state)
 {
-    struct fixture *f = *state;
-    open_store(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open(f, 1);
     assert_int_equal(schema_version(f->store), 0);
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
     assert_int_equal(from, 0);
-    assert_int_equal(to, LATEST_VERSION);
-    assert_int_equal(schema_version(f->store), LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
+    assert_int_equal(schema_version(f->store), PB_STORETEST_LATEST_VERSION);
 }
 
 static void
 migrate_again_is_a_noop(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "kept");
+    pb_storetest_insert_account(f->store, &a, "kept");
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
-    assert_int_equal(from, LATEST_VERSION);
-    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(from, PB_STORETEST_LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
 
     /* And after reopening. */
     pb_store_close(f->store);
     f->store = NULL;
-    open_store(f, 1);
+    pb_storetest_open(f, 1);
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
-    assert_int_equal(from, LATEST_VERSION);
-    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(from, PB_STORETEST_LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
     struct account_get g = {.id = a.id};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
     assert_int_equal(g.qs, PB_QS_ONE);
@@ -338,9 +211,10 @@ migrate_again_is_a_noop(void **state)
 static void
 newer_schema_is_refused(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
-    raw_exec(f->url, "INSERT INTO schema_version (version, applied_at) VALUES (99, 0)");
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
+    pb_storetest_raw_exec(f->url,
+                          "INSERT INTO schema_version (version, applied_at) VALUES (99, 0)");
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_STORE_TOO_NEW);
@@ -350,29 +224,16 @@ newer_schema_is_refused(void **state)
 
 /* ---- accounts ---- */
 
-static int
-cmp_ids(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-struct page {
-    char ids[32][PB_ID_LEN + 1];
-    int count;
-};
-
 static void
 collect_account(void *cls, const struct pb_account *account)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], account->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, account->id);
 }
 
 struct list_op {
     const char *after;
     int limit;
-    struct page page;
+    struct pb_storetest_page page;
     enum pb_qs qs;
 };
 
@@ -388,8 +249,8 @@ account_list_tx(struct pb_tx *tx, void *cls)
 static void
 accounts_insert_get_and_list_by_pages(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
 
     enum { N = 25 };
     char ids[N][PB_ID_LEN + 1];
@@ -397,7 +258,7 @@ accounts_insert_get_and_list_by_pages(void **state)
     for (int i = 0; i < N; i++) {
         char name[32];
         snprintf(name, sizeof(name), "Account %d", i);
-        insert_account(f->store, &a, name);
+        pb_storetest_insert_account(f->store, &a, name);
         memcpy(ids[i], a.id, sizeof(ids[i]));
     }
     /* The last one, read back whole. */
@@ -414,7 +275,7 @@ accounts_insert_get_and_list_by_pages(void **state)
     assert_int_equal(missing.qs, PB_QS_NONE);
 
     /* Pages of 10 in id order: 10, 10, 5, then nothing. */
-    qsort(ids, N, sizeof(ids[0]), cmp_ids);
+    qsort(ids, N, sizeof(ids[0]), pb_storetest_cmp_ids);
     char after[PB_ID_LEN + 1] = "";
     int seen = 0;
     const int sizes[] = {10, 10, 5, 0};
@@ -458,10 +319,10 @@ region_then_duplicate_tx(struct pb_tx *tx, void *cls)
 static void
 duplicate_account_is_hard_and_writes_nothing(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "first");
+    pb_storetest_insert_account(f->store, &a, "first");
 
     struct pb_account dup = a;
     pb_strlcpy(dup.name, "second", sizeof(dup.name));
@@ -477,7 +338,7 @@ duplicate_account_is_hard_and_writes_nothing(void **state)
 
     /* A bad plan breaks the CHECK constraint. */
     struct pb_account bad;
-    make_account(&bad, "bad plan");
+    pb_storetest_make_account(&bad, "bad plan");
     pb_strlcpy(bad.plan, "gold", sizeof(bad.plan));
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, account_insert_tx, &bad),
                      PB_ERR_STORE_HARD);
@@ -501,8 +362,8 @@ region_insert_qs_tx(struct pb_tx *tx, void *cls)
 static void
 region_inserted_twice_answers_none(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct region_insert_op op;
     make_region(&op.region, "eu-west", "sqlite:/var/lib/postbode/eu-west.db");
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, region_insert_qs_tx, &op), PB_ERR_OK);
@@ -520,8 +381,8 @@ region_inserted_twice_answers_none(void **state)
 static void
 regions_list_in_name_order(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct names n = {0};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, region_list_tx, &n), PB_ERR_OK);
     assert_int_equal(n.count, 0);
@@ -543,10 +404,10 @@ regions_list_in_name_order(void **state)
 static void
 placement_set_get_and_update(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "placed");
+    pb_storetest_insert_account(f->store, &a, "placed");
     insert_region(f->store, "one", "control");
     insert_region(f->store, "two", "control");
 
@@ -571,15 +432,15 @@ placement_set_get_and_update(void **state)
 static void
 placement_of_unknown_account_or_region_is_hard(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     insert_region(f->store, "one", "control");
     struct placement_op p = {.account_id = "00000000000000000000000000", .region = "one"};
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, placement_set_tx, &p), PB_ERR_STORE_HARD);
     assert_int_equal(p.qs, PB_QS_HARD_ERROR);
 
     struct pb_account a;
-    insert_account(f->store, &a, "placed");
+    pb_storetest_insert_account(f->store, &a, "placed");
     p = (struct placement_op){.account_id = a.id, .region = "nowhere"};
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, placement_set_tx, &p), PB_ERR_STORE_HARD);
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, placement_get_tx, &p), PB_ERR_OK);
@@ -591,8 +452,8 @@ placement_of_unknown_account_or_region_is_hard(void **state)
 static void
 tx_commits_on_success(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     insert_region(f->store, "committed", "control");
     /* Seen from a fresh pool too. */
     struct pb_store *other = NULL;
@@ -617,8 +478,8 @@ insert_then_abort_tx(struct pb_tx *tx, void *cls)
 static void
 tx_rolls_back_on_abort(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     int calls = 0;
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_then_abort_tx, &calls),
                      PB_ERR_CONFLICT);
@@ -651,8 +512,8 @@ flaky_tx(struct pb_tx *tx, void *cls)
 static void
 tx_retries_after_soft_errors(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct flaky fl = {.fail_first = 2};
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, flaky_tx, &fl), PB_ERR_OK);
     assert_int_equal(fl.calls, 3);
@@ -663,8 +524,8 @@ tx_retries_after_soft_errors(void **state)
 static void
 tx_gives_up_when_soft_errors_persist(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct flaky fl = {.fail_first = 1000};
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, flaky_tx, &fl), PB_ERR_STORE_SOFT);
     assert_int_equal(fl.calls, 9); /* the first try and 8 retries */
@@ -698,8 +559,8 @@ contested_tx(struct pb_tx *tx, void *cls)
 static void
 real_serialization_failure_is_retried(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct contested c = {0};
     char why[PB_WHY_MAX];
     assert_int_equal(pb_store_open(f->url, 1, &c.other, why), PB_ERR_OK);
@@ -715,11 +576,12 @@ real_serialization_failure_is_retried(void **state)
 static void
 lost_connection_is_hard_then_reset(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     insert_region(f->store, "before", "control");
-    raw_exec(f->url, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-                     " WHERE application_name = 'postbode' AND pid <> pg_backend_pid()");
+    pb_storetest_raw_exec(f->url,
+                          "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                          " WHERE application_name = 'postbode' AND pid <> pg_backend_pid()");
     struct region_get g = {.name = "before"};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, region_get_tx, &g), PB_ERR_STORE_HARD);
     /* The next use reconnects (and prepares its statements again). */
@@ -757,8 +619,8 @@ writer(void *arg)
 static void
 concurrent_writers_all_succeed(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 4);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 4);
     pthread_t threads[4];
     struct worker workers[4];
     for (int i = 0; i < 4; i++) {
@@ -801,8 +663,8 @@ reader(void *arg)
 static void
 pool_of_two_serves_four_threads(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 2);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 2);
     insert_region(f->store, "one", "control");
     atomic_int in_flight = 0, max_in_flight = 0;
     pthread_t threads[4];
@@ -828,7 +690,7 @@ pool_of_two_serves_four_threads(void **state)
 static void
 corrupt_sqlite_file_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
     FILE *fp = fopen(path, "w");
@@ -911,8 +773,8 @@ place(struct pb_store *store, const char *account_id, const char *region)
 static void
 placement_local_is_the_control_store(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 2);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 2);
     assert_int_equal(pb_placement_ensure_local(f->store), PB_ERR_OK);
     assert_int_equal(pb_placement_ensure_local(f->store), PB_ERR_OK); /* idempotent */
     struct pb_region local;
@@ -920,7 +782,7 @@ placement_local_is_the_control_store(void **state)
     assert_string_equal(local.url, "control");
 
     struct pb_account a;
-    insert_account(f->store, &a, "local one");
+    pb_storetest_insert_account(f->store, &a, "local one");
     place(f->store, a.id, "local");
 
     struct pb_placement *placement = NULL;
@@ -935,16 +797,16 @@ placement_local_is_the_control_store(void **state)
 static void
 placement_other_region_has_its_own_store(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 2);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 2);
     assert_int_equal(pb_placement_ensure_local(f->store), PB_ERR_OK);
     char url[PB_STORE_URL_MAX + 1];
     snprintf(url, sizeof(url), "sqlite:%s/eu2.db", f->dir);
     insert_region(f->store, "eu2", url);
 
     struct pb_account a, b;
-    insert_account(f->store, &a, "far away");
-    insert_account(f->store, &b, "at home");
+    pb_storetest_insert_account(f->store, &a, "far away");
+    pb_storetest_insert_account(f->store, &b, "at home");
     place(f->store, a.id, "eu2");
     place(f->store, b.id, "local");
 
@@ -966,15 +828,15 @@ placement_other_region_has_its_own_store(void **state)
     char mwhy[PB_WHY_MAX] = "";
     int from, to;
     assert_int_equal(pb_store_migrate(first, &from, &to, mwhy), PB_ERR_OK);
-    assert_int_equal(schema_version(first), LATEST_VERSION);
+    assert_int_equal(schema_version(first), PB_STORETEST_LATEST_VERSION);
     pb_placement_free(placement);
 }
 
 static void
 placement_of_unknown_account_is_not_found(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     assert_int_equal(pb_placement_ensure_local(f->store), PB_ERR_OK);
     struct pb_placement *placement = NULL;
     assert_int_equal(pb_placement_new(f->store, 1, &placement), PB_ERR_OK);
@@ -1043,37 +905,31 @@ struct op {
     const unsigned char *hash;
     const unsigned char (*hashes)[PB_HASH_BYTES];
     int n;
-    const void *in;      /* the struct to write */
-    void *out;           /* the struct to fill */
-    long *count;         /* for the counting operations */
-    char *user_id;       /* for reset_consume */
-    struct page *page;   /* ids seen by a list */
-    struct mails *mails; /* mails seen by a claim */
+    const void *in;                 /* the struct to write */
+    void *out;                      /* the struct to fill */
+    long *count;                    /* for the counting operations */
+    char *user_id;                  /* for reset_consume */
+    struct pb_storetest_page *page; /* ids seen by a list */
+    struct mails *mails;            /* mails seen by a claim */
     enum pb_qs qs;
 };
 
 static void
 collect_user(void *cls, const struct pb_user *user)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], user->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, user->id);
 }
 
 static void
 collect_key(void *cls, const struct pb_api_key *key)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], key->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, key->id);
 }
 
 static void
 collect_audit(void *cls, const struct pb_audit_entry *entry)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], entry->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, entry->id);
 }
 
 static void
@@ -1216,14 +1072,6 @@ run_op(struct pb_store *store, struct op *o)
 
 #define OP(store, ...) run_op((store), &(struct op){__VA_ARGS__})
 
-/* A byte pattern to tell blobs apart. */
-static void
-fill(unsigned char *buf, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (unsigned char)(seed * 31u + i * 7u + (i >> 8));
-}
-
 static void
 make_user(struct pb_user *u, const char *account_id, const char *email, const char *role)
 {
@@ -1259,37 +1107,18 @@ assert_users_equal(const struct pb_user *got, const struct pb_user *want)
     assert_int_equal(got->created_at, want->created_at);
 }
 
-static bool
-is_sqlite(const struct fixture *f)
-{
-    return pb_str_starts_with(f->url, "sqlite:");
-}
-
-static void
-sort_ids(struct page *p, bool descending)
-{
-    qsort(p->ids, (size_t)p->count, sizeof(p->ids[0]), cmp_ids);
-    if (descending)
-        for (int i = 0; i < p->count / 2; i++) {
-            char tmp[PB_ID_LEN + 1];
-            memcpy(tmp, p->ids[i], sizeof(tmp));
-            memcpy(p->ids[i], p->ids[p->count - 1 - i], sizeof(tmp));
-            memcpy(p->ids[p->count - 1 - i], tmp, sizeof(tmp));
-        }
-}
-
 static void
 accounts_keep_data_key_and_require_2fa(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account keyed, plain;
-    make_account(&keyed, "keyed");
-    fill(keyed.data_key, 72, 1);
+    pb_storetest_make_account(&keyed, "keyed");
+    pb_storetest_fill(keyed.data_key, 72, 1);
     keyed.data_key_len = 72;
     keyed.require_2fa = true;
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, account_insert_tx, &keyed), PB_ERR_OK);
-    insert_account(f->store, &plain, "plain");
+    pb_storetest_insert_account(f->store, &plain, "plain");
 
     struct account_get g = {.id = keyed.id};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
@@ -1317,7 +1146,7 @@ accounts_keep_data_key_and_require_2fa(void **state)
 
     /* A data key is given only to an account that has none. */
     unsigned char fresh[PB_SEALED_MAX];
-    fill(fresh, sizeof(fresh), 2);
+    pb_storetest_fill(fresh, sizeof(fresh), 2);
     assert_int_equal(
         OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = keyed.id, .hash = fresh, .n = 60),
         PB_QS_NONE);
@@ -1330,7 +1159,7 @@ accounts_keep_data_key_and_require_2fa(void **state)
                         .n = PB_SEALED_MAX),
                      PB_QS_ONE);
     unsigned char other[40];
-    fill(other, sizeof(other), 3);
+    pb_storetest_fill(other, sizeof(other), 3);
     assert_int_equal(
         OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = plain.id, .hash = other, .n = 40),
         PB_QS_NONE);
@@ -1342,11 +1171,12 @@ accounts_keep_data_key_and_require_2fa(void **state)
     /* A stored key longer than the struct holds is a hard error, never an overflow. */
     char sql[256];
     snprintf(sql, sizeof(sql),
-             is_sqlite(f) ? "UPDATE accounts SET data_key = zeroblob(%d) WHERE id = '%s'"
-                          : "UPDATE accounts SET data_key = decode(repeat('00', %d), 'hex')"
-                            " WHERE id = '%s'",
+             pb_storetest_is_sqlite(f)
+                 ? "UPDATE accounts SET data_key = zeroblob(%d) WHERE id = '%s'"
+                 : "UPDATE accounts SET data_key = decode(repeat('00', %d), 'hex')"
+                   " WHERE id = '%s'",
              PB_SEALED_MAX + 1, plain.id);
-    raw_exec(f->url, sql);
+    pb_storetest_raw_exec(f->url, sql);
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_STORE_HARD);
     assert_int_equal(g.qs, PB_QS_HARD_ERROR);
 }
@@ -1369,13 +1199,13 @@ count_keyed_tx(struct pb_tx *tx, void *cls)
 static void
 account_list_carries_data_key_and_require_2fa(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     for (int i = 0; i < 3; i++) {
         struct pb_account a;
-        make_account(&a, "listed");
+        pb_storetest_make_account(&a, "listed");
         if (i != 1) {
-            fill(a.data_key, 16, (unsigned)i);
+            pb_storetest_fill(a.data_key, 16, (unsigned)i);
             a.data_key_len = 16;
             a.require_2fa = true;
         }
@@ -1389,10 +1219,10 @@ account_list_carries_data_key_and_require_2fa(void **state)
 static void
 users_insert_get_and_update(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "users");
+    pb_storetest_insert_account(f->store, &a, "users");
     struct pb_user u, got;
     insert_user(f->store, &u, a.id, "ada@example.org", "owner");
 
@@ -1413,7 +1243,7 @@ users_insert_get_and_update(void **state)
     pb_strlcpy(u.role, "admin", sizeof(u.role));
     pb_strlcpy(u.password_hash, "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA",
                sizeof(u.password_hash));
-    fill(u.totp_secret, 200, 9);
+    pb_storetest_fill(u.totp_secret, 200, 9);
     u.totp_secret[0] = 0; /* a NUL inside a blob */
     u.totp_secret_len = 200;
     u.totp_enabled = true;
@@ -1447,7 +1277,7 @@ users_insert_get_and_update(void **state)
              "INSERT INTO users (id, account_id, email, role, created_at)"
              " VALUES ('%s', '%s', 'raw@example.org', 'author', 42)",
              raw_id, a.id);
-    raw_exec(f->url, sql);
+    pb_storetest_raw_exec(f->url, sql);
     assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = raw_id, .out = &got), PB_QS_ONE);
     assert_string_equal(got.password_hash, "");
     assert_int_equal(got.totp_secret_len, 0);
@@ -1461,17 +1291,17 @@ users_insert_get_and_update(void **state)
     long_hash[sizeof(long_hash) - 1] = '\0';
     snprintf(sql, sizeof(sql), "UPDATE users SET password_hash = '%s' WHERE id = '%s'", long_hash,
              raw_id);
-    raw_exec(f->url, sql);
+    pb_storetest_raw_exec(f->url, sql);
     assert_int_equal(OP(f->store, .kind = OP_USER_GET, .a = raw_id, .out = &got), PB_QS_HARD_ERROR);
 }
 
 static void
 user_with_existing_email_answers_none(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "dups");
+    pb_storetest_insert_account(f->store, &a, "dups");
     struct pb_user first, second, got;
     insert_user(f->store, &first, a.id, "same@example.org", "owner");
     make_user(&second, a.id, "same@example.org", "author");
@@ -1500,13 +1330,13 @@ user_with_existing_email_answers_none(void **state)
 static void
 users_list_by_pages_and_count_roles(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a, b;
-    insert_account(f->store, &a, "big");
-    insert_account(f->store, &b, "small");
+    pb_storetest_insert_account(f->store, &a, "big");
+    pb_storetest_insert_account(f->store, &b, "small");
     const char *roles[] = {"owner", "admin", "admin", "author", "author", "author", "author"};
-    struct page want = {0};
+    struct pb_storetest_page want = {0};
     struct pb_user u;
     for (int i = 0; i < 7; i++) {
         char email[64];
@@ -1516,14 +1346,14 @@ users_list_by_pages_and_count_roles(void **state)
     }
     insert_user(f->store, &u, b.id, "b0@example.org", "owner");
     insert_user(f->store, &u, b.id, "b1@example.org", "author");
-    sort_ids(&want, false);
+    pb_storetest_page_sort(&want, false);
 
     char after[PB_ID_LEN + 1] = "";
     int seen = 0;
     const int sizes[] = {3, 3, 1, 0};
     const enum pb_qs answers[] = {PB_QS_N, PB_QS_N, PB_QS_ONE, PB_QS_NONE};
     for (int p = 0; p < 4; p++) {
-        struct page page = {0};
+        struct pb_storetest_page page = {0};
         assert_int_equal(
             OP(f->store, .kind = OP_USER_LIST, .a = a.id, .b = after, .limit = 3, .page = &page),
             answers[p]);
@@ -1534,7 +1364,7 @@ users_list_by_pages_and_count_roles(void **state)
             pb_strlcpy(after, page.ids[page.count - 1], sizeof(after));
     }
     assert_int_equal(seen, 7);
-    struct page page = {0};
+    struct pb_storetest_page page = {0};
     assert_int_equal(
         OP(f->store, .kind = OP_USER_LIST, .a = b.id, .b = "", .limit = 10, .page = &page),
         PB_QS_N);
@@ -1559,7 +1389,7 @@ static void
 make_session(struct pb_session *s, const char *user_id, unsigned seed)
 {
     memset(s, 0, sizeof(*s));
-    fill(s->token_hash, PB_HASH_BYTES, seed);
+    pb_storetest_fill(s->token_hash, PB_HASH_BYTES, seed);
     pb_strlcpy(s->user_id, user_id, sizeof(s->user_id));
     s->created_at = 1000 + seed;
     s->last_seen_at = 2000 + seed;
@@ -1572,7 +1402,7 @@ make_key(struct pb_api_key *k, const char *user_id, const char *name, unsigned s
     pb_id_new(k->id);
     pb_strlcpy(k->user_id, user_id, sizeof(k->user_id));
     pb_strlcpy(k->name, name, sizeof(k->name));
-    fill(k->token_hash, PB_HASH_BYTES, seed);
+    pb_storetest_fill(k->token_hash, PB_HASH_BYTES, seed);
     snprintf(k->prefix, sizeof(k->prefix), "pb_%u", seed);
     k->created_at = 3000 + seed;
 }
@@ -1580,10 +1410,10 @@ make_key(struct pb_api_key *k, const char *user_id, const char *name, unsigned s
 static void
 user_delete_takes_everything_with_it(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "cascade");
+    pb_storetest_insert_account(f->store, &a, "cascade");
     struct pb_user gone, kept;
     insert_user(f->store, &gone, a.id, "gone@example.org", "admin");
     insert_user(f->store, &kept, a.id, "kept@example.org", "owner");
@@ -1602,7 +1432,7 @@ user_delete_takes_everything_with_it(void **state)
     assert_int_equal(OP(f->store, .kind = OP_API_KEY_INSERT, .in = &k2), PB_QS_ONE);
     unsigned char codes[4][PB_HASH_BYTES];
     for (int i = 0; i < 4; i++)
-        fill(codes[i], PB_HASH_BYTES, 20u + (unsigned)i);
+        pb_storetest_fill(codes[i], PB_HASH_BYTES, 20u + (unsigned)i);
     assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = gone.id,
                         .hashes = (const unsigned char(*)[PB_HASH_BYTES])codes, .n = 4),
                      PB_QS_N);
@@ -1610,7 +1440,7 @@ user_delete_takes_everything_with_it(void **state)
                         .hashes = (const unsigned char(*)[PB_HASH_BYTES])codes, .n = 4),
                      PB_QS_N);
     unsigned char reset[PB_HASH_BYTES];
-    fill(reset, sizeof(reset), 30);
+    pb_storetest_fill(reset, sizeof(reset), 30);
     assert_int_equal(
         OP(f->store, .kind = OP_RESET_INSERT, .hash = reset, .a = gone.id, .t1 = 1LL << 40),
         PB_QS_ONE);
@@ -1650,10 +1480,10 @@ user_delete_takes_everything_with_it(void **state)
 static void
 totp_step_only_moves_forward(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "totp");
+    pb_storetest_insert_account(f->store, &a, "totp");
     struct pb_user u, got;
     insert_user(f->store, &u, a.id, "totp@example.org", "owner");
 
@@ -1679,10 +1509,10 @@ totp_step_only_moves_forward(void **state)
 static void
 sessions_insert_get_touch_and_delete(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "sessions");
+    pb_storetest_insert_account(f->store, &a, "sessions");
     struct pb_user u, v;
     insert_user(f->store, &u, a.id, "s@example.org", "owner");
     insert_user(f->store, &v, a.id, "t@example.org", "author");
@@ -1721,7 +1551,7 @@ sessions_insert_get_touch_and_delete(void **state)
     assert_int_equal(got.last_seen_at, 9999);
     assert_int_equal(got.created_at, s1.created_at);
     unsigned char unknown[PB_HASH_BYTES];
-    fill(unknown, sizeof(unknown), 77);
+    pb_storetest_fill(unknown, sizeof(unknown), 77);
     assert_int_equal(OP(f->store, .kind = OP_SESSION_TOUCH, .hash = unknown, .t1 = 1), PB_QS_NONE);
     assert_int_equal(OP(f->store, .kind = OP_SESSION_GET, .hash = unknown, .out = &got),
                      PB_QS_NONE);
@@ -1741,16 +1571,16 @@ sessions_insert_get_touch_and_delete(void **state)
 static void
 recovery_codes_work_once(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "codes");
+    pb_storetest_insert_account(f->store, &a, "codes");
     struct pb_user u, v;
     insert_user(f->store, &u, a.id, "u@example.org", "owner");
     insert_user(f->store, &v, a.id, "v@example.org", "author");
     unsigned char codes[10][PB_HASH_BYTES];
     for (int i = 0; i < 10; i++)
-        fill(codes[i], PB_HASH_BYTES, 100u + (unsigned)i);
+        pb_storetest_fill(codes[i], PB_HASH_BYTES, 100u + (unsigned)i);
     long n = -1;
     assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REMAINING, .a = u.id, .count = &n),
                      PB_QS_ONE);
@@ -1773,7 +1603,7 @@ recovery_codes_work_once(void **state)
         OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = v.id, .hash = codes[4], .t1 = 502),
         PB_QS_NONE);
     unsigned char never[PB_HASH_BYTES];
-    fill(never, sizeof(never), 99);
+    pb_storetest_fill(never, sizeof(never), 99);
     assert_int_equal(
         OP(f->store, .kind = OP_RECOVERY_CODE_USE, .a = u.id, .hash = never, .t1 = 503),
         PB_QS_NONE);
@@ -1784,7 +1614,7 @@ recovery_codes_work_once(void **state)
     /* A new set replaces the old one, used codes included. */
     unsigned char fresh[3][PB_HASH_BYTES];
     for (int i = 0; i < 3; i++)
-        fill(fresh[i], PB_HASH_BYTES, 200u + (unsigned)i);
+        pb_storetest_fill(fresh[i], PB_HASH_BYTES, 200u + (unsigned)i);
     assert_int_equal(OP(f->store, .kind = OP_RECOVERY_CODES_REPLACE, .a = u.id,
                         .hashes = (const unsigned char(*)[PB_HASH_BYTES])fresh, .n = 3),
                      PB_QS_N);
@@ -1809,16 +1639,16 @@ recovery_codes_work_once(void **state)
 static void
 reset_tokens_work_once_and_expire(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "resets");
+    pb_storetest_insert_account(f->store, &a, "resets");
     struct pb_user u;
     insert_user(f->store, &u, a.id, "r@example.org", "owner");
     unsigned char t1[PB_HASH_BYTES], t2[PB_HASH_BYTES], never[PB_HASH_BYTES];
-    fill(t1, sizeof(t1), 1);
-    fill(t2, sizeof(t2), 2);
-    fill(never, sizeof(never), 3);
+    pb_storetest_fill(t1, sizeof(t1), 1);
+    pb_storetest_fill(t2, sizeof(t2), 2);
+    pb_storetest_fill(never, sizeof(never), 3);
     const int64_t now = 1700000000;
     assert_int_equal(OP(f->store, .kind = OP_RESET_INSERT, .hash = t1, .a = u.id, .t1 = now + 3600),
                      PB_QS_ONE);
@@ -1857,10 +1687,10 @@ reset_tokens_work_once_and_expire(void **state)
 static void
 api_keys_roundtrip_and_delete_only_by_owner(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "keys");
+    pb_storetest_insert_account(f->store, &a, "keys");
     struct pb_user u, v;
     insert_user(f->store, &u, a.id, "k@example.org", "owner");
     insert_user(f->store, &v, a.id, "l@example.org", "author");
@@ -1896,10 +1726,10 @@ api_keys_roundtrip_and_delete_only_by_owner(void **state)
         OP(f->store, .kind = OP_API_KEY_TOUCH, .a = "00000000000000000000000000", .t1 = 1),
         PB_QS_NONE);
 
-    struct page want = {0}, page = {0};
+    struct pb_storetest_page want = {0}, page = {0};
     pb_strlcpy(want.ids[want.count++], k1.id, sizeof(want.ids[0]));
     pb_strlcpy(want.ids[want.count++], k2.id, sizeof(want.ids[0]));
-    sort_ids(&want, false);
+    pb_storetest_page_sort(&want, false);
     assert_int_equal(OP(f->store, .kind = OP_API_KEY_LIST, .a = u.id, .page = &page), PB_QS_N);
     assert_int_equal(page.count, 2);
     assert_string_equal(page.ids[0], want.ids[0]);
@@ -1935,13 +1765,13 @@ make_audit(struct pb_audit_entry *e, const char *account_id, const char *action)
 static void
 audit_lists_newest_first_by_pages(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     /* No account rows at all: the log does not depend on them. */
     char acct[PB_ID_LEN + 1], other[PB_ID_LEN + 1];
     pb_id_new(acct);
     pb_id_new(other);
-    struct page want = {0};
+    struct pb_storetest_page want = {0};
     struct pb_audit_entry e;
     for (int i = 0; i < 12; i++) {
         make_audit(&e, acct, "login.success");
@@ -1955,13 +1785,13 @@ audit_lists_newest_first_by_pages(void **state)
     struct pb_audit_entry platform;
     make_audit(&platform, "", "platform.start");
     assert_int_equal(OP(f->store, .kind = OP_AUDIT_INSERT, .in = &platform), PB_QS_ONE);
-    sort_ids(&want, true);
+    pb_storetest_page_sort(&want, true);
 
     char before[PB_ID_LEN + 1] = "";
     int seen = 0;
     const int sizes[] = {5, 5, 2, 0};
     for (int p = 0; p < 4; p++) {
-        struct page page = {0};
+        struct pb_storetest_page page = {0};
         enum pb_qs qs =
             OP(f->store, .kind = OP_AUDIT_LIST, .a = acct, .b = before, .limit = 5, .page = &page);
         assert_int_equal(qs, sizes[p] == 0 ? PB_QS_NONE : PB_QS_N);
@@ -1973,7 +1803,7 @@ audit_lists_newest_first_by_pages(void **state)
     }
     assert_int_equal(seen, 12);
 
-    struct page page = {0};
+    struct pb_storetest_page page = {0};
     assert_int_equal(
         OP(f->store, .kind = OP_AUDIT_LIST, .a = other, .b = "", .limit = 10, .page = &page),
         PB_QS_N);
@@ -1999,8 +1829,8 @@ audit_get_platform_tx(struct pb_tx *tx, void *cls)
 static void
 audit_entry_roundtrips(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_audit_entry e, got;
     make_audit(&e, "", "mfa.enabled");
     pb_strlcpy(e.detail, "{\"why\":\"a \\\"quoted\\\" word\",\"caf\xc3\xa9\":[1,2]}",
@@ -2023,8 +1853,8 @@ audit_entry_roundtrips(void **state)
 static void
 throttle_counts_failures_and_clears(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_throttle t = {99, 99};
     assert_int_equal(OP(f->store, .kind = OP_THROTTLE_GET, .a = "email:abc", .out = &t),
                      PB_QS_NONE);
@@ -2063,7 +1893,7 @@ make_mail(struct pb_outbox_mail *m, unsigned char *buf, size_t len, unsigned see
     memset(m, 0, sizeof(*m));
     pb_id_new(m->id);
     snprintf(m->recipient, sizeof(m->recipient), "to%u@example.org", seed);
-    fill(buf, len, seed);
+    pb_storetest_fill(buf, len, seed);
     m->sealed = buf;
     m->sealed_len = len;
     m->next_attempt_at = due;
@@ -2072,8 +1902,8 @@ make_mail(struct pb_outbox_mail *m, unsigned char *buf, size_t len, unsigned see
 static void
 outbox_claims_lease_mails(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     static unsigned char b1[3000], b2[64], b3[10], b4[1];
     struct pb_outbox_mail m1, m2, m3, m4;
     make_mail(&m1, b1, sizeof(b1), 1, 100);
@@ -2119,11 +1949,11 @@ outbox_claims_lease_mails(void **state)
         OP(f->store, .kind = OP_OUTBOX_CLAIM, .t1 = 1150, .t2 = 3000, .limit = 2, .mails = &got),
         PB_QS_N);
     /* All three were leased until 1150: now the id alone orders them. */
-    struct page leased = {0};
+    struct pb_storetest_page leased = {0};
     pb_strlcpy(leased.ids[leased.count++], m1.id, sizeof(leased.ids[0]));
     pb_strlcpy(leased.ids[leased.count++], m2.id, sizeof(leased.ids[0]));
     pb_strlcpy(leased.ids[leased.count++], m4.id, sizeof(leased.ids[0]));
-    sort_ids(&leased, false);
+    pb_storetest_page_sort(&leased, false);
     assert_int_equal(got.count, 2);
     assert_string_equal(got.items[0].id, leased.ids[0]);
     assert_string_equal(got.items[1].id, leased.ids[1]);
@@ -2179,8 +2009,8 @@ nested_claim_tx(struct pb_tx *tx, void *cls)
 static void
 concurrent_claims_skip_each_others_mails(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     static unsigned char b1[8], b2[8];
     struct pb_outbox_mail m1, m2;
     make_mail(&m1, b1, sizeof(b1), 1, 50);
@@ -2207,15 +2037,15 @@ concurrent_claims_skip_each_others_mails(void **state)
 
 /* Brings an empty database to schema version 1 only, as the code before migration 2 did. */
 static void
-migrate_to_version_1(struct fixture *f)
+migrate_to_version_1(struct pb_storetest *f)
 {
     const struct pb_store_ops *ops = pb_store_backend(f->url);
     struct pb_conn *conn = NULL;
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(ops->connect(f->url, &conn, why), PB_ERR_OK);
-    enum pb_err err = is_sqlite(f) ? pb_sqlite_migrate_to(conn, 1, &from, &to, why)
-                                   : pb_pg_migrate_to(conn, 1, &from, &to, why);
+    enum pb_err err = pb_storetest_is_sqlite(f) ? pb_sqlite_migrate_to(conn, 1, &from, &to, why)
+                                                : pb_pg_migrate_to(conn, 1, &from, &to, why);
     if (err != PB_ERR_OK)
         fprintf(stderr, "migrate to 1: %s\n", why);
     assert_int_equal(err, PB_ERR_OK);
@@ -2227,18 +2057,19 @@ migrate_to_version_1(struct fixture *f)
 static void
 migrate_from_version_1_keeps_accounts(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     migrate_to_version_1(f);
-    raw_exec(f->url, "INSERT INTO accounts (id, name, plan, created_at)"
-                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'enterprise', 7)");
-    open_store(f, 1);
+    pb_storetest_raw_exec(f->url,
+                          "INSERT INTO accounts (id, name, plan, created_at)"
+                          " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'enterprise', 7)");
+    pb_storetest_open(f, 1);
     assert_int_equal(schema_version(f->store), 1);
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
     assert_int_equal(from, 1);
-    assert_int_equal(to, LATEST_VERSION);
-    assert_int_equal(schema_version(f->store), LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
+    assert_int_equal(schema_version(f->store), PB_STORETEST_LATEST_VERSION);
 
     struct account_get g = {.id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
@@ -2251,7 +2082,7 @@ migrate_from_version_1_keeps_accounts(void **state)
 
     /* The new tables work for the old account. */
     unsigned char key[48];
-    fill(key, sizeof(key), 5);
+    pb_storetest_fill(key, sizeof(key), 5);
     assert_int_equal(OP(f->store, .kind = OP_ACCOUNT_SET_DATA_KEY, .a = g.id, .hash = key,
                         .n = (int)sizeof(key)),
                      PB_QS_ONE);
@@ -2264,45 +2095,27 @@ migrate_from_version_1_keeps_accounts(void **state)
 
 /* ---- issue 4: tenant data (fields, lists, contacts, consent) ---- */
 
-/* Runs `fn` in a write transaction that must commit. */
-static void
-run_body(struct pb_store *store, pb_tx_fn fn, void *cls)
-{
-    assert_int_equal(pb_store_tx(store, PB_TX_WRITE, fn, cls), PB_ERR_OK);
-}
-
-/* Two accounts: `a` owns the rows, `b` must never see them. */
-struct tenants {
-    struct pb_account a, b;
-};
-
 static void
 collect_field(void *cls, const struct pb_field *field)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], field->key, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, field->key);
 }
 
 static void
 collect_list(void *cls, const struct pb_list *list)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], list->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, list->id);
 }
 
 static void
 collect_contact(void *cls, const struct pb_contact *contact)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], contact->id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, contact->id);
 }
 
 /* Values seen by a list, by contact id (and the last one whole). */
 struct values {
-    struct page page;
+    struct pb_storetest_page page;
     struct pb_contact_value last;
 };
 
@@ -2310,25 +2123,20 @@ static void
 collect_value(void *cls, const struct pb_contact_value *value)
 {
     struct values *v = cls;
-    assert_true(v->page.count < 32);
-    pb_strlcpy(v->page.ids[v->page.count++], value->field_key, sizeof(v->page.ids[0]));
+    pb_storetest_page_add(&v->page, value->field_key);
     v->last = *value;
 }
 
 static void
 collect_value_contact(void *cls, const struct pb_contact_value *value)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], value->contact_id, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, value->contact_id);
 }
 
 static void
 collect_membership(void *cls, const struct pb_membership *m)
 {
-    struct page *p = cls;
-    assert_true(p->count < 32);
-    pb_strlcpy(p->ids[p->count++], m->status, sizeof(p->ids[0]));
+    pb_storetest_page_add(cls, m->status);
 }
 
 static void
@@ -2343,49 +2151,15 @@ make_field(struct pb_field *fd, const char *account_id, const char *key, bool se
     fd->created_at = 1000;
 }
 
-static void
-make_contact(struct pb_contact *ct, const char *account_id, unsigned seed)
-{
-    memset(ct, 0, sizeof(*ct));
-    pb_id_new(ct->id);
-    pb_strlcpy(ct->account_id, account_id, sizeof(ct->account_id));
-    fill(ct->email_sealed, 80, seed);
-    ct->email_sealed_len = 80;
-    fill(ct->email_bidx, PB_BIDX_MAX, seed + 1000);
-    ct->email_bidx_len = PB_BIDX_MAX;
-    pb_strlcpy(ct->status, "active", sizeof(ct->status));
-    ct->created_at = ct->updated_at = 2000 + seed;
-}
-
-static void
-make_list(struct pb_list *l, const char *account_id, const char *name)
-{
-    memset(l, 0, sizeof(*l));
-    pb_id_new(l->id);
-    pb_strlcpy(l->account_id, account_id, sizeof(l->account_id));
-    pb_strlcpy(l->name, name, sizeof(l->name));
-    pb_strlcpy(l->description, "about it", sizeof(l->description));
-    l->is_public = true;
-    l->created_at = 3000;
-}
-
-static void
-setup_tenants(struct fixture *f, struct tenants *t)
-{
-    open_migrated(f, 1);
-    insert_account(f->store, &t->a, "tenant a");
-    insert_account(f->store, &t->b, "tenant b");
-}
-
 static enum pb_qs
 fields_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
     struct pb_field fd, got;
-    struct page page = {0};
+    struct pb_storetest_page page = {0};
 
     make_field(&fd, a, "zip", false);
     assert_int_equal(ops->field_insert(c, &fd), PB_QS_ONE);
@@ -2426,7 +2200,7 @@ fields_body(struct pb_tx *tx, void *cls)
     /* Values: text or sealed, replaced in place, listed per contact and per field. */
     struct pb_contact ct[3];
     for (int i = 0; i < 3; i++) {
-        make_contact(&ct[i], a, (unsigned)i + 1);
+        pb_storetest_make_contact(&ct[i], a, (unsigned)i + 1);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
     }
     struct pb_contact_value v = {0};
@@ -2441,7 +2215,7 @@ fields_body(struct pb_tx *tx, void *cls)
     pb_strlcpy(v.value_text, "9999", sizeof(v.value_text));
     assert_int_equal(ops->value_put(c, &v), PB_QS_ONE); /* replaced */
     pb_strlcpy(v.field_key, "birthday", sizeof(v.field_key));
-    fill(v.value_sealed, 60, 9);
+    pb_storetest_fill(v.value_sealed, 60, 9);
     v.value_sealed_len = 60;
     assert_int_equal(ops->value_put(c, &v), PB_QS_ONE);
     /* Another account cannot write to a's contact. */
@@ -2472,7 +2246,7 @@ fields_body(struct pb_tx *tx, void *cls)
     char sorted[3][PB_ID_LEN + 1];
     for (int i = 0; i < 3; i++)
         memcpy(sorted[i], ct[i].id, sizeof(sorted[i]));
-    qsort(sorted, 3, sizeof(sorted[0]), cmp_ids);
+    qsort(sorted, 3, sizeof(sorted[0]), pb_storetest_cmp_ids);
     memset(&page, 0, sizeof(page));
     assert_int_equal(ops->value_list_field(c, a, "zip", "", 2, collect_value_contact, &page),
                      PB_QS_N);
@@ -2504,7 +2278,7 @@ fields_body(struct pb_tx *tx, void *cls)
     assert_string_equal(vals.last.field_key, "birthday");
     assert_int_equal(vals.last.value_sealed_len, 60);
     unsigned char want[60];
-    fill(want, sizeof(want), 9);
+    pb_storetest_fill(want, sizeof(want), 9);
     assert_memory_equal(vals.last.value_sealed, want, sizeof(want));
     assert_string_equal(vals.last.value_text, "");
     return PB_QS_ONE;
@@ -2513,25 +2287,22 @@ fields_body(struct pb_tx *tx, void *cls)
 static void
 tenant_fields_and_values(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, fields_body, &t);
+    pb_storetest_tenants_write(*state, fields_body);
 }
 
 static enum pb_qs
 lists_contacts_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
-    struct page page = {0};
+    struct pb_storetest_page page = {0};
 
     /* Lists. */
     struct pb_list l1, l2, got;
-    make_list(&l1, a, "News");
-    make_list(&l2, a, "Offers");
+    pb_storetest_make_list(&l1, a, "News");
+    pb_storetest_make_list(&l2, a, "Offers");
     assert_int_equal(ops->list_insert(c, &l1), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &l2), PB_QS_ONE);
     assert_int_equal(ops->list_get(c, a, l1.id, &got), PB_QS_ONE);
@@ -2560,11 +2331,11 @@ lists_contacts_body(struct pb_tx *tx, void *cls)
     /* Contacts: a blind index is unique per account, not across accounts. */
     struct pb_contact ct[4], cg;
     for (int i = 0; i < 4; i++) {
-        make_contact(&ct[i], a, (unsigned)i + 10);
+        pb_storetest_make_contact(&ct[i], a, (unsigned)i + 10);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
     }
     struct pb_contact dup;
-    make_contact(&dup, a, 10); /* the bidx of ct[0] */
+    pb_storetest_make_contact(&dup, a, 10); /* the bidx of ct[0] */
     assert_int_equal(ops->contact_insert(c, &dup), PB_QS_NONE);
     assert_int_equal(ops->contact_get(c, a, dup.id, &cg), PB_QS_NONE);
     pb_strlcpy(dup.account_id, b, sizeof(dup.account_id));
@@ -2656,7 +2427,7 @@ lists_contacts_body(struct pb_tx *tx, void *cls)
     char want[2][PB_ID_LEN + 1];
     memcpy(want[0], ct[0].id, sizeof(want[0]));
     memcpy(want[1], ct[2].id, sizeof(want[1]));
-    qsort(want, 2, sizeof(want[0]), cmp_ids);
+    qsort(want, 2, sizeof(want[0]), pb_storetest_cmp_ids);
     assert_string_equal(page.ids[0], want[0]);
     assert_string_equal(page.ids[1], want[1]);
     memset(&page, 0, sizeof(page));
@@ -2675,10 +2446,7 @@ lists_contacts_body(struct pb_tx *tx, void *cls)
 static void
 tenant_lists_contacts_and_memberships(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, lists_contacts_body, &t);
+    pb_storetest_tenants_write(*state, lists_contacts_body);
 }
 
 static void
@@ -2687,7 +2455,7 @@ make_evidence(struct pb_evidence *e, const char *account_id, unsigned seed)
     memset(e, 0, sizeof(*e));
     pb_id_new(e->id);
     pb_strlcpy(e->account_id, account_id, sizeof(e->account_id));
-    fill(e->sha256, sizeof(e->sha256), seed);
+    pb_storetest_fill(e->sha256, sizeof(e->sha256), seed);
     pb_strlcpy(e->type, "image/png", sizeof(e->type));
     e->size = 1234;
     e->created_at = 4000;
@@ -2696,12 +2464,12 @@ make_evidence(struct pb_evidence *e, const char *account_id, unsigned seed)
 static enum pb_qs
 evidence_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
     static unsigned char big[300000];
-    fill(big, sizeof(big), 3);
+    pb_storetest_fill(big, sizeof(big), 3);
 
     struct pb_evidence e1, e2, eb, got;
     make_evidence(&e1, a, 1);
@@ -2775,10 +2543,7 @@ evidence_body(struct pb_tx *tx, void *cls)
 static void
 tenant_evidence_and_statements(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, evidence_body, &t);
+    pb_storetest_tenants_write(*state, evidence_body);
 }
 
 /* Events seen by a list or scan. */
@@ -2813,12 +2578,12 @@ make_event(struct pb_consent_event *ev, const char *account_id, int64_t seq, con
     pb_strlcpy(ev->channel, "form", sizeof(ev->channel));
     pb_strlcpy(ev->actor, "form", sizeof(ev->actor));
     ev->at = 6000 + seq;
-    fill(ev->prev_hash, sizeof(ev->prev_hash), (unsigned)seq + 100);
-    fill(ev->hash, sizeof(ev->hash), (unsigned)seq + 101);
+    pb_storetest_fill(ev->prev_hash, sizeof(ev->prev_hash), (unsigned)seq + 100);
+    pb_storetest_fill(ev->hash, sizeof(ev->hash), (unsigned)seq + 101);
 }
 
 struct log_case {
-    const struct tenants *t;
+    const struct pb_storetest_tenants *t;
     char contact[2][PB_ID_LEN + 1];
     struct pb_consent_event dup;
     enum pb_qs dup_qs;
@@ -2947,13 +2712,13 @@ scan_all_tx(struct pb_tx *tx, void *cls)
 static void
 tenant_consent_log(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
+    struct pb_storetest *f = *state;
+    struct pb_storetest_tenants t;
+    pb_storetest_tenants(f, &t, 1);
     struct log_case lc = {.t = &t};
     pb_id_new(lc.contact[0]);
     pb_id_new(lc.contact[1]);
-    run_body(f->store, log_body, &lc);
+    pb_storetest_write(f->store, log_body, &lc);
     /* Through the runner, a taken seq is retried and then given up as soft. */
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, append_dup_tx, &lc), PB_ERR_STORE_SOFT);
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, scan_all_tx, &lc), PB_ERR_OK);
@@ -2961,15 +2726,16 @@ tenant_consent_log(void **state)
 
 /* Brings an empty database to schema version `target` only, as older code did. */
 static void
-migrate_to_version(struct fixture *f, int target)
+migrate_to_version(struct pb_storetest *f, int target)
 {
     const struct pb_store_ops *ops = pb_store_backend(f->url);
     struct pb_conn *conn = NULL;
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(ops->connect(f->url, &conn, why), PB_ERR_OK);
-    enum pb_err err = is_sqlite(f) ? pb_sqlite_migrate_to(conn, target, &from, &to, why)
-                                   : pb_pg_migrate_to(conn, target, &from, &to, why);
+    enum pb_err err = pb_storetest_is_sqlite(f)
+                          ? pb_sqlite_migrate_to(conn, target, &from, &to, why)
+                          : pb_pg_migrate_to(conn, target, &from, &to, why);
     if (err != PB_ERR_OK)
         fprintf(stderr, "migrate to %d: %s\n", target, why);
     assert_int_equal(err, PB_ERR_OK);
@@ -2980,20 +2746,21 @@ migrate_to_version(struct fixture *f, int target)
 static void
 migrate_from_version_2_keeps_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     migrate_to_version(f, 2);
-    raw_exec(f->url, "INSERT INTO accounts (id, name, plan, created_at)"
-                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'standard', 7);"
-                     "INSERT INTO users (id, account_id, email, role, created_at)"
-                     " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV',"
-                     " 'old@example.org', 'owner', 8)");
-    open_store(f, 1);
+    pb_storetest_raw_exec(f->url,
+                          "INSERT INTO accounts (id, name, plan, created_at)"
+                          " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'from before', 'standard', 7);"
+                          "INSERT INTO users (id, account_id, email, role, created_at)"
+                          " VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV',"
+                          " 'old@example.org', 'owner', 8)");
+    pb_storetest_open(f, 1);
     assert_int_equal(schema_version(f->store), 2);
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
     assert_int_equal(from, 2);
-    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
 
     struct pb_user u;
     assert_int_equal(OP(f->store, .kind = OP_USER_GET_BY_EMAIL, .a = "old@example.org", .out = &u),
@@ -3002,13 +2769,13 @@ migrate_from_version_2_keeps_rows(void **state)
     assert_int_equal(u.created_at, 8);
 
     /* The new tables work for the old account. */
-    struct tenants t;
+    struct pb_storetest_tenants t;
     struct account_get g = {.id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"};
     assert_int_equal(pb_store_tx(f->store, PB_TX_READ, account_get_tx, &g), PB_ERR_OK);
     assert_int_equal(g.qs, PB_QS_ONE);
     t.a = g.out;
-    insert_account(f->store, &t.b, "new");
-    run_body(f->store, fields_body, &t);
+    pb_storetest_insert_account(f->store, &t.b, "new");
+    pb_storetest_write(f->store, fields_body, &t);
 }
 
 /* ---- issue 5: jobs under a lease ---- */
@@ -3076,11 +2843,11 @@ make_job(struct pb_job *j, const char *account_id, const char *kind, int64_t cre
 static void
 jobs_insert_and_get(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a, b;
-    insert_account(f->store, &a, "a");
-    insert_account(f->store, &b, "b");
+    pb_storetest_insert_account(f->store, &a, "a");
+    pb_storetest_insert_account(f->store, &b, "b");
     static struct pb_job j, got;
     make_job(&j, a.id, "import", 10);
     assert_int_equal(JOB(f->store, .kind = JOB_INSERT, .job = &j), PB_QS_ONE);
@@ -3106,10 +2873,10 @@ jobs_insert_and_get(void **state)
 static void
 jobs_claim_lease_checkpoint_and_finish(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "a");
+    pb_storetest_insert_account(f->store, &a, "a");
     static struct pb_job j1, j2, got;
     make_job(&j1, a.id, "import", 10);
     make_job(&j2, a.id, "export", 20);
@@ -3215,10 +2982,10 @@ nested_job_claim_tx(struct pb_tx *tx, void *cls)
 static void
 concurrent_job_claims_skip_each_others_jobs(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a;
-    insert_account(f->store, &a, "a");
+    pb_storetest_insert_account(f->store, &a, "a");
     static struct pb_job j1, j2;
     make_job(&j1, a.id, "import", 10);
     make_job(&j2, a.id, "import", 20);
@@ -3240,11 +3007,11 @@ concurrent_job_claims_skip_each_others_jobs(void **state)
 static void
 jobs_claim_by_id(void **state)
 {
-    struct fixture *f = *state;
-    open_migrated(f, 1);
+    struct pb_storetest *f = *state;
+    pb_storetest_open_migrated(f, 1);
     struct pb_account a, b;
-    insert_account(f->store, &a, "a");
-    insert_account(f->store, &b, "b");
+    pb_storetest_insert_account(f->store, &a, "a");
+    pb_storetest_insert_account(f->store, &b, "b");
     static struct pb_job j1, j2, got;
     make_job(&j1, a.id, "import", 10);
     make_job(&j2, a.id, "import", 5); /* older: job_claim would take it first */
@@ -3329,23 +3096,23 @@ jobs_claim_by_id(void **state)
 static enum pb_qs
 find_insert_many_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
 
     struct pb_contact one, many[3], theirs, stranger, got;
-    make_contact(&one, a, 1);
+    pb_storetest_make_contact(&one, a, 1);
     assert_int_equal(ops->contact_insert(c, &one), PB_QS_ONE);
     for (int i = 0; i < 3; i++)
-        make_contact(&many[i], a, 2 + (unsigned)i);
+        pb_storetest_make_contact(&many[i], a, 2 + (unsigned)i);
     pb_strlcpy(many[2].pseudonym, "p-2", sizeof(many[2].pseudonym));
     assert_int_equal(ops->contact_insert_many(c, many, 3), PB_QS_N);
     assert_int_equal(ops->contact_insert_many(c, many, 0), PB_QS_NONE);
     /* A blind index is unique per account: b may have one a has. */
-    make_contact(&theirs, b, 2);
+    pb_storetest_make_contact(&theirs, b, 2);
     assert_int_equal(ops->contact_insert_many(c, &theirs, 1), PB_QS_ONE);
-    make_contact(&stranger, b, 50);
+    pb_storetest_make_contact(&stranger, b, 50);
     assert_int_equal(ops->contact_insert(c, &stranger), PB_QS_ONE);
 
     /* The batch's contacts read back whole, by id and by blind index. */
@@ -3371,7 +3138,7 @@ find_insert_many_body(struct pb_tx *tx, void *cls)
     unsigned char bidx[5][PB_BIDX_MAX];
     pb_id_text ids[5];
     memcpy(bidx[0], many[2].email_bidx, PB_BIDX_MAX);
-    fill(bidx[1], PB_BIDX_MAX, 99 + 1000); /* nobody's */
+    pb_storetest_fill(bidx[1], PB_BIDX_MAX, 99 + 1000); /* nobody's */
     memcpy(bidx[2], one.email_bidx, PB_BIDX_MAX);
     memcpy(bidx[3], many[0].email_bidx, PB_BIDX_MAX);  /* a's many[0], and b's theirs */
     memcpy(bidx[4], stranger.email_bidx, PB_BIDX_MAX); /* b's only */
@@ -3404,10 +3171,7 @@ find_insert_many_body(struct pb_tx *tx, void *cls)
 static void
 import_contacts_find_and_insert_many(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, find_insert_many_body, &t);
+    pb_storetest_tenants_write(*state, find_insert_many_body);
 }
 
 struct contact_batch {
@@ -3439,23 +3203,23 @@ find_many_tx(struct pb_tx *tx, void *cls)
 static void
 import_insert_many_duplicate_bidx_is_hard(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
+    struct pb_storetest *f = *state;
+    struct pb_storetest_tenants t;
+    pb_storetest_tenants(f, &t, 1);
     static struct contact_batch first, again, twice, other;
     first.n = 1;
-    make_contact(&first.ct[0], t.a.id, 1);
+    pb_storetest_make_contact(&first.ct[0], t.a.id, 1);
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &first), PB_ERR_OK);
 
     /* A blind index the account has already: a hard error, the whole batch rolled back. */
     again.n = 2;
-    make_contact(&again.ct[0], t.a.id, 2);
-    make_contact(&again.ct[1], t.a.id, 1);
+    pb_storetest_make_contact(&again.ct[0], t.a.id, 2);
+    pb_storetest_make_contact(&again.ct[1], t.a.id, 1);
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &again), PB_ERR_STORE_HARD);
     /* The same blind index twice in one batch: hard too. */
     twice.n = 2;
-    make_contact(&twice.ct[0], t.a.id, 3);
-    make_contact(&twice.ct[1], t.a.id, 3);
+    pb_storetest_make_contact(&twice.ct[0], t.a.id, 3);
+    pb_storetest_make_contact(&twice.ct[1], t.a.id, 3);
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &twice), PB_ERR_STORE_HARD);
 
     static struct find_case fc;
@@ -3470,7 +3234,7 @@ import_insert_many_duplicate_bidx_is_hard(void **state)
 
     /* In another account the same blind index is no conflict. */
     other.n = 1;
-    make_contact(&other.ct[0], t.b.id, 1);
+    pb_storetest_make_contact(&other.ct[0], t.b.id, 1);
     assert_int_equal(pb_store_tx(f->store, PB_TX_WRITE, insert_many_tx, &other), PB_ERR_OK);
 }
 
@@ -3505,20 +3269,20 @@ collect_value_row(void *cls, const struct pb_contact_value *v)
 static enum pb_qs
 values_many_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
 
     struct pb_contact ct[3], ctb;
     for (int i = 0; i < 3; i++) {
-        make_contact(&ct[i], a, 1 + (unsigned)i);
+        pb_storetest_make_contact(&ct[i], a, 1 + (unsigned)i);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
     }
-    make_contact(&ctb, b, 4);
+    pb_storetest_make_contact(&ctb, b, 4);
     assert_int_equal(ops->contact_insert(c, &ctb), PB_QS_ONE);
     unsigned char sealed[40];
-    fill(sealed, sizeof(sealed), 7);
+    pb_storetest_fill(sealed, sizeof(sealed), 7);
 
     const struct pb_value_ref v[] = {
         {.contact_id = ct[2].id, .field_key = "zip", .text = "3000"},
@@ -3559,7 +3323,7 @@ values_many_body(struct pb_tx *tx, void *cls)
     char sorted[3][PB_ID_LEN + 1];
     for (int i = 0; i < 3; i++)
         memcpy(sorted[i], ct[i].id, sizeof(sorted[i]));
-    qsort(sorted, 3, sizeof(sorted[0]), cmp_ids);
+    qsort(sorted, 3, sizeof(sorted[0]), pb_storetest_cmp_ids);
     int at = 0;
     for (int i = 0; i < 3; i++) {
         if (strcmp(sorted[i], ct[0].id) == 0) {
@@ -3609,10 +3373,7 @@ values_many_body(struct pb_tx *tx, void *cls)
 static void
 import_values_put_and_list_many(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, values_many_body, &t);
+    pb_storetest_tenants_write(*state, values_many_body);
 }
 
 /* A contact's memberships, whole. */
@@ -3641,23 +3402,23 @@ member_count(const struct pb_store_ops *ops, struct pb_conn *c, const char *acco
 static enum pb_qs
 subscribe_many_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
     const char *statement = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
     struct pb_list list, theirs;
-    make_list(&list, a, "News");
-    make_list(&theirs, b, "Theirs");
+    pb_storetest_make_list(&list, a, "News");
+    pb_storetest_make_list(&theirs, b, "Theirs");
     assert_int_equal(ops->list_insert(c, &list), PB_QS_ONE);
     assert_int_equal(ops->list_insert(c, &theirs), PB_QS_ONE);
     struct pb_contact ct[5], ctb;
     for (int i = 0; i < 5; i++) {
-        make_contact(&ct[i], a, 1 + (unsigned)i);
+        pb_storetest_make_contact(&ct[i], a, 1 + (unsigned)i);
         assert_int_equal(ops->contact_insert(c, &ct[i]), PB_QS_ONE);
     }
-    make_contact(&ctb, b, 6);
+    pb_storetest_make_contact(&ctb, b, 6);
     assert_int_equal(ops->contact_insert(c, &ctb), PB_QS_ONE);
     const char *L = list.id;
     assert_int_equal(ops->membership_put(c, a, L, ct[0].id, "subscribed", "", 10), PB_QS_ONE);
@@ -3760,7 +3521,7 @@ subscribe_many_body(struct pb_tx *tx, void *cls)
                      PB_QS_NONE);
 
     /* The list's contacts are the five. */
-    struct page page = {0};
+    struct pb_storetest_page page = {0};
     assert_int_equal(ops->contact_list(c, a, L, "", 10, collect_contact, &page), PB_QS_N);
     assert_int_equal(page.count, 5);
     return PB_QS_ONE;
@@ -3769,16 +3530,13 @@ subscribe_many_body(struct pb_tx *tx, void *cls)
 static void
 import_subscribe_many_counts_changes(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, subscribe_many_body, &t);
+    pb_storetest_tenants_write(*state, subscribe_many_body);
 }
 
 static enum pb_qs
 events_many_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -3901,10 +3659,7 @@ events_many_body(struct pb_tx *tx, void *cls)
 static void
 import_event_append_many_and_refs(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, events_many_body, &t);
+    pb_storetest_tenants_write(*state, events_many_body);
 }
 
 struct event_batch {
@@ -3941,9 +3696,9 @@ chain_probe_tx(struct pb_tx *tx, void *cls)
 static void
 import_event_append_many_taken_seq_is_soft(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
+    struct pb_storetest *f = *state;
+    struct pb_storetest_tenants t;
+    pb_storetest_tenants(f, &t, 1);
     char contact[PB_ID_LEN + 1];
     pb_id_new(contact);
     static struct event_batch first, clash, other;
@@ -3981,7 +3736,7 @@ import_event_append_many_taken_seq_is_soft(void **state)
 static enum pb_qs
 chunks_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -3990,8 +3745,8 @@ chunks_body(struct pb_tx *tx, void *cls)
     pb_id_new(upload2);
     static unsigned char big[PB_IMPORT_CHUNK_SEALED_MAX], out[PB_IMPORT_CHUNK_SEALED_MAX];
     unsigned char small[20];
-    fill(big, sizeof(big), 1);
-    fill(small, sizeof(small), 2);
+    pb_storetest_fill(big, sizeof(big), 1);
+    pb_storetest_fill(small, sizeof(small), 2);
     size_t len = 0;
 
     assert_int_equal(ops->import_chunk_put(c, a, upload, 0, big, sizeof(big)), PB_QS_ONE);
@@ -4005,7 +3760,7 @@ chunks_body(struct pb_tx *tx, void *cls)
     assert_int_equal(ops->import_chunk_get(c, a, upload, 2, out, &len), PB_QS_NONE);
 
     /* Putting chunk 1 again replaces it. */
-    fill(small, sizeof(small), 3);
+    pb_storetest_fill(small, sizeof(small), 3);
     assert_int_equal(ops->import_chunk_put(c, a, upload, 1, small, sizeof(small)), PB_QS_ONE);
     assert_int_equal(ops->import_chunk_get(c, a, upload, 1, out, &len), PB_QS_ONE);
     assert_int_equal(len, sizeof(small));
@@ -4030,10 +3785,7 @@ chunks_body(struct pb_tx *tx, void *cls)
 static void
 import_chunks_put_get_replace_delete(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, chunks_body, &t);
+    pb_storetest_tenants_write(*state, chunks_body);
 }
 
 struct rejects {
@@ -4052,7 +3804,7 @@ collect_reject(void *cls, const struct pb_import_reject *reject)
 static enum pb_qs
 rejects_body(struct pb_tx *tx, void *cls)
 {
-    const struct tenants *t = cls;
+    const struct pb_storetest_tenants *t = cls;
     const struct pb_store_ops *ops = tx->ops;
     struct pb_conn *c = tx->conn;
     const char *a = t->a.id, *b = t->b.id;
@@ -4111,10 +3863,7 @@ rejects_body(struct pb_tx *tx, void *cls)
 static void
 import_rejects_once_per_line_by_pages(void **state)
 {
-    struct fixture *f = *state;
-    struct tenants t;
-    setup_tenants(f, &t);
-    run_body(f->store, rejects_body, &t);
+    pb_storetest_tenants_write(*state, rejects_body);
 }
 
 struct ref_case {
@@ -4138,7 +3887,7 @@ append_and_list_tx(struct pb_tx *tx, void *cls)
 static void
 migrate_from_version_5_keeps_events(void **state)
 {
-    struct fixture *f = *state;
+    struct pb_storetest *f = *state;
     const char *account = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     const char *contact = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
     migrate_to_version(f, 5);
@@ -4147,7 +3896,7 @@ migrate_from_version_5_keeps_events(void **state)
         memcpy(hex + 2 * i, "ab", 2);
     hex[2 * PB_EVENT_HASH_BYTES] = '\0';
     char blob[128], sql[1024];
-    if (is_sqlite(f))
+    if (pb_storetest_is_sqlite(f))
         snprintf(blob, sizeof(blob), "X'%s'", hex);
     else
         snprintf(blob, sizeof(blob), "'\\x%s'::bytea", hex);
@@ -4157,14 +3906,14 @@ migrate_from_version_5_keeps_events(void **state)
              " 'ui', 'cli', 7, %s, %s);"
              "INSERT INTO consent_heads (account_id, seq, hash) VALUES ('%s', 1, %s)",
              account, contact, blob, blob, account, blob);
-    raw_exec(f->url, sql);
-    open_store(f, 1);
+    pb_storetest_raw_exec(f->url, sql);
+    pb_storetest_open(f, 1);
     assert_int_equal(schema_version(f->store), 5);
     char why[PB_WHY_MAX] = "";
     int from = -1, to = -1;
     assert_int_equal(pb_store_migrate(f->store, &from, &to, why), PB_ERR_OK);
     assert_int_equal(from, 5);
-    assert_int_equal(to, LATEST_VERSION);
+    assert_int_equal(to, PB_STORETEST_LATEST_VERSION);
 
     /* The old event has no ref; a new one carries its own. */
     static struct ref_case rc;
@@ -4183,7 +3932,7 @@ migrate_from_version_5_keeps_events(void **state)
     assert_string_equal(rc.got.items[1].ref, "job:01ARZ3NDEKTSV4RRFFQ69G5FAY");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, pb_storetest_setup, pb_storetest_teardown)
 
 /* Every backend runs these; PostgreSQL adds what only it can do (conflicts, lost connections). */
 #define COMMON_TESTS                                                                               \
@@ -4217,19 +3966,9 @@ migrate_from_version_5_keeps_events(void **state)
 int
 main(void)
 {
-    const char *url = getenv("PB_TEST_STORE_URL");
-    if (url != NULL && *url != '\0') {
-        if (pb_store_backend(url) == NULL) {
-            fprintf(stderr, "PB_TEST_STORE_URL=%s: unknown scheme\n", url);
-            return 2;
-        }
-        if (pb_str_starts_with(url, "sqlite:"))
-            sqlite_url = url; /* removed and made afresh for each test */
-        else
-            pg_url = url;
-    }
-    if (pg_url != NULL) {
-        fprintf(stderr, "store contract: backend postgres (PB_TEST_STORE_URL)\n");
+    if (!pb_storetest_init("store contract"))
+        return 2;
+    if (pb_storetest_on_postgres()) {
         const struct CMUnitTest pg_tests[] = {
             COMMON_TESTS,
             T(real_serialization_failure_is_retried),
@@ -4239,8 +3978,6 @@ main(void)
         };
         return cmocka_run_group_tests_name("store contract (postgres)", pg_tests, NULL, NULL);
     }
-    fprintf(stderr, "store contract: backend sqlite (%s)\n",
-            sqlite_url ? sqlite_url : "a temporary file per test");
     const struct CMUnitTest sqlite_tests[] = {COMMON_TESTS};
     return cmocka_run_group_tests_name("store contract (sqlite)", sqlite_tests, NULL, NULL);
 }

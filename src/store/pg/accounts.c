@@ -44,8 +44,9 @@ pb_pg_account_insert(struct pb_conn *conn, const struct pb_account *account)
 
 /* Fills `out` from row `row` of ACCOUNT_COLUMNS. */
 static bool
-read_account(const PGresult *res, int row, struct pb_account *out)
+read_account(const PGresult *res, int row, void *dst)
 {
+    struct pb_account *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->name, sizeof(out->name)) && ok;
     ok = pb_pg_text(res, row, 2, out->plan, sizeof(out->plan)) && ok;
@@ -67,14 +68,7 @@ pb_pg_account_get(struct pb_conn *conn, const char *id, struct pb_account *out)
     enum pb_qs qs =
         pb_pg_exec(c, PB_PG_ACCOUNT_GET, "pb_account_get",
                    "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1", 1, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_account(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_account, out);
 }
 
 enum pb_qs
@@ -95,10 +89,8 @@ pb_pg_account_list(struct pb_conn *conn, const char *after_id, int limit, pb_acc
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_account account = {0};
-        if (!read_account(res, i, &account)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_account(res, i, &account))
+            return pb_pg_bad_row(res);
         cb(cls, &account);
     }
     PQclear(res);

@@ -30,8 +30,9 @@ pb_pg_api_key_insert(struct pb_conn *conn, const struct pb_api_key *key)
 
 /* Fills `out` from row `row` of KEY_COLUMNS. */
 static bool
-read_key(const PGresult *res, int row, struct pb_api_key *out)
+read_key(const PGresult *res, int row, void *dst)
 {
+    struct pb_api_key *out = dst;
     size_t len = 0;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->user_id, sizeof(out->user_id)) && ok;
@@ -58,14 +59,7 @@ pb_pg_api_key_get_by_hash(struct pb_conn *conn, const unsigned char hash[PB_HASH
         pb_pg_exec(c, PB_PG_API_KEY_GET_BY_HASH, "pb_api_key_get_by_hash",
                    "SELECT " KEY_COLUMNS " FROM api_keys WHERE token_hash = decode($1, 'hex')", 1,
                    params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_key(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_key, out);
 }
 
 enum pb_qs
@@ -82,10 +76,8 @@ pb_pg_api_key_list(struct pb_conn *conn, const char *user_id, pb_api_key_cb cb, 
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_api_key key = {0};
-        if (!read_key(res, i, &key)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_key(res, i, &key))
+            return pb_pg_bad_row(res);
         cb(cls, &key);
     }
     PQclear(res);

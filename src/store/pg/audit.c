@@ -62,10 +62,8 @@ pb_pg_audit_list(struct pb_conn *conn, const char *account_id, const char *befor
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_audit_entry entry = {0};
-        if (!read_entry(res, i, &entry)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_entry(res, i, &entry))
+            return pb_pg_bad_row(res);
         cb(cls, &entry);
     }
     PQclear(res);

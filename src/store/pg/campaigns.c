@@ -10,19 +10,10 @@
  */
 #include "store/pg/pg_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
-
-/* `v` as decimal text in `buf`. */
-static const char *
-num(char buf[24], int64_t v)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
 
 /* The length of `s` cut to at most `max` bytes, never inside a UTF-8 sequence. */
 static size_t
@@ -39,9 +30,9 @@ cut_utf8(const char *s, size_t max)
 
 /* A limit as text: negative ones are 0. */
 static const char *
-limit_text(char buf[24], int limit)
+limit_text(char buf[PB_PG_NUM_MAX], int limit)
 {
-    return num(buf, limit < 0 ? 0 : limit);
+    return pb_pg_num(buf, limit < 0 ? 0 : limit);
 }
 
 /* ---- campaigns ---- */
@@ -155,6 +146,18 @@ lists_fit(const struct pb_campaign *campaign)
     return true;
 }
 
+/* What the campaign says: name, subject, from, reply-to and the two bodies, in that order. */
+static void
+param_message(struct pb_pg_params *p, const struct pb_campaign *campaign)
+{
+    pb_pg_param_text(p, campaign->name);
+    pb_pg_param_text(p, campaign->subject);
+    pb_pg_param_text(p, campaign->from_addr);
+    pb_pg_param_text(p, pb_pg_opt(campaign->reply_to));
+    pb_pg_param_text(p, campaign->html ? campaign->html : "");
+    pb_pg_param_text(p, campaign->text ? campaign->text : "");
+}
+
 /* The campaign's list ids as one text[] parameter. */
 static void
 param_list_ids(struct pb_pg_params *p, const struct pb_campaign *campaign)
@@ -163,6 +166,15 @@ param_list_ids(struct pb_pg_params *p, const struct pb_campaign *campaign)
     for (int i = 0; i < campaign->list_count; i++)
         pb_pg_elem_text(p, campaign->list_ids[i], sizeof(campaign->list_ids[i]));
     pb_pg_array_end(p);
+}
+
+/* NONE, ONE or N from the count a statement answers (`SELECT count(*) FROM ...`); clears `res`. */
+static enum pb_qs
+rows_counted(PGresult *res)
+{
+    enum pb_qs qs = pb_pg_rows((int)pb_pg_int64(res, 0, 0));
+    PQclear(res);
+    return qs;
 }
 
 /*
@@ -179,29 +191,25 @@ enum pb_qs
 pb_pg_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campaign)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char scheduled[24], rate[24], created[24], updated[24], started[24], finished[24];
+    char scheduled[PB_PG_NUM_MAX], rate[PB_PG_NUM_MAX], created[PB_PG_NUM_MAX],
+        updated[PB_PG_NUM_MAX], started[PB_PG_NUM_MAX], finished[PB_PG_NUM_MAX];
     if (!lists_fit(campaign))
         return PB_QS_HARD_ERROR;
     struct pb_pg_params p;
     pb_pg_params_init(&p, 64 + (size_t)campaign->list_count * (4 + PB_ID_LEN));
     pb_pg_param_text(&p, campaign->id);
     pb_pg_param_text(&p, campaign->account_id);
-    pb_pg_param_text(&p, campaign->name);
-    pb_pg_param_text(&p, campaign->subject);
-    pb_pg_param_text(&p, campaign->from_addr);
-    pb_pg_param_text(&p, pb_pg_opt(campaign->reply_to));
-    pb_pg_param_text(&p, campaign->html ? campaign->html : "");
-    pb_pg_param_text(&p, campaign->text ? campaign->text : "");
+    param_message(&p, campaign);
     pb_pg_param_text(&p, campaign->state[0] ? campaign->state : "draft");
-    pb_pg_param_text(&p, num(scheduled, campaign->scheduled_at));
+    pb_pg_param_text(&p, pb_pg_num(scheduled, campaign->scheduled_at));
     pb_pg_param_text(&p, campaign->prepared ? "true" : "false");
-    pb_pg_param_text(&p, num(rate, campaign->rate_per_minute));
+    pb_pg_param_text(&p, pb_pg_num(rate, campaign->rate_per_minute));
     pb_pg_param_text(&p, pb_pg_opt(campaign->error));
     pb_pg_param_text(&p, campaign->created_by);
-    pb_pg_param_text(&p, num(created, campaign->created_at));
-    pb_pg_param_text(&p, num(updated, campaign->updated_at));
-    pb_pg_param_text(&p, num(started, campaign->started_at));
-    pb_pg_param_text(&p, num(finished, campaign->finished_at));
+    pb_pg_param_text(&p, pb_pg_num(created, campaign->created_at));
+    pb_pg_param_text(&p, pb_pg_num(updated, campaign->updated_at));
+    pb_pg_param_text(&p, pb_pg_num(started, campaign->started_at));
+    pb_pg_param_text(&p, pb_pg_num(finished, campaign->finished_at));
     param_list_ids(&p, campaign);
     PGresult *res;
     /* Nothing at all when a list is not the account's. */
@@ -219,32 +227,23 @@ pb_pg_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campaign)
                                  "  account_id) SELECT ins.id, l.id, $2 FROM ins CROSS JOIN l)"
                                  " SELECT count(*) FROM ins",
         &p, 0, &res);
-    if (qs < 0)
-        return qs;
-    qs = pb_pg_rows((int)pb_pg_int64(res, 0, 0));
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : rows_counted(res);
 }
 
 enum pb_qs
 pb_pg_campaign_update(struct pb_conn *conn, const struct pb_campaign *campaign)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char rate[24], updated[24];
+    char rate[PB_PG_NUM_MAX], updated[PB_PG_NUM_MAX];
     if (!lists_fit(campaign))
         return PB_QS_HARD_ERROR;
     struct pb_pg_params p;
     pb_pg_params_init(&p, 64 + (size_t)campaign->list_count * (4 + PB_ID_LEN));
     pb_pg_param_text(&p, campaign->account_id);
     pb_pg_param_text(&p, campaign->id);
-    pb_pg_param_text(&p, campaign->name);
-    pb_pg_param_text(&p, campaign->subject);
-    pb_pg_param_text(&p, campaign->from_addr);
-    pb_pg_param_text(&p, pb_pg_opt(campaign->reply_to));
-    pb_pg_param_text(&p, campaign->html ? campaign->html : "");
-    pb_pg_param_text(&p, campaign->text ? campaign->text : "");
-    pb_pg_param_text(&p, num(rate, campaign->rate_per_minute));
-    pb_pg_param_text(&p, num(updated, campaign->updated_at));
+    param_message(&p, campaign);
+    pb_pg_param_text(&p, pb_pg_num(rate, campaign->rate_per_minute));
+    pb_pg_param_text(&p, pb_pg_num(updated, campaign->updated_at));
     param_list_ids(&p, campaign);
     PGresult *res;
     /*
@@ -265,11 +264,7 @@ pb_pg_campaign_update(struct pb_conn *conn, const struct pb_campaign *campaign)
                                  "  ON CONFLICT (campaign_id, list_id) DO NOTHING)"
                                  " SELECT count(*) FROM up",
         &p, 0, &res);
-    if (qs < 0)
-        return qs;
-    qs = pb_pg_rows((int)pb_pg_int64(res, 0, 0));
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : rows_counted(res);
 }
 
 /* A malloc'd copy of a field, or NULL when out of memory. */
@@ -327,7 +322,7 @@ pb_pg_campaign_list(struct pb_conn *conn, const char *account_id, const char *be
                     pb_campaign_cb cb, void *cls)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char limit_buf[24];
+    char limit_buf[PB_PG_NUM_MAX];
     /* No cursor: "~" sorts (as bytes) after every id, so the index range starts at the end. */
     const char *before = before_id != NULL && *before_id != '\0' ? before_id : "~";
     const char *const params[] = {account_id, before, limit_text(limit_buf, limit)};
@@ -356,7 +351,7 @@ pb_pg_campaign_transition(struct pb_conn *conn, const char *account_id, const ch
                           const char *error)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char now_text[24], scheduled[24], why[PB_WHY_MAX];
+    char now_text[PB_PG_NUM_MAX], scheduled[PB_PG_NUM_MAX], why[PB_WHY_MAX];
     /* An error longer than the struct holds is cut (at a character), not refused. */
     if (error != NULL) {
         size_t len = cut_utf8(error, sizeof(why) - 1);
@@ -367,8 +362,8 @@ pb_pg_campaign_transition(struct pb_conn *conn, const char *account_id, const ch
                                   id,
                                   from,
                                   to,
-                                  num(now_text, now),
-                                  num(scheduled, scheduled_at),
+                                  pb_pg_num(now_text, now),
+                                  pb_pg_num(scheduled, scheduled_at),
                                   error != NULL ? why : NULL};
     /* `from` may be written "a, b": blanks are dropped before it is split. */
     return pb_pg_exec_change(
@@ -401,8 +396,8 @@ enum pb_qs
 pb_pg_campaign_due(struct pb_conn *conn, int64_t now, int limit, pb_campaign_cb cb, void *cls)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char now_text[24], limit_buf[24];
-    const char *const params[] = {num(now_text, now), limit_text(limit_buf, limit)};
+    char now_text[PB_PG_NUM_MAX], limit_buf[PB_PG_NUM_MAX];
+    const char *const params[] = {pb_pg_num(now_text, now), limit_text(limit_buf, limit)};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_CAMPAIGN_DUE, "pb_campaign_due",
                                "SELECT " CAMPAIGN_COLUMNS " FROM campaigns c"
@@ -417,7 +412,7 @@ pb_pg_campaign_sending(struct pb_conn *conn, const char *after_id, int limit, pb
                        void *cls)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char limit_buf[24];
+    char limit_buf[PB_PG_NUM_MAX];
     const char *const params[] = {after_id ? after_id : "", limit_text(limit_buf, limit)};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_CAMPAIGN_SENDING, "pb_campaign_sending",
@@ -436,17 +431,17 @@ pb_pg_campaign_counters_add(struct pb_conn *conn, const char *account_id, const 
     char v[11][24];
     const char *const params[] = {account_id,
                                   id,
-                                  num(v[0], delta->recipients),
-                                  num(v[1], delta->sent),
-                                  num(v[2], delta->deferred),
-                                  num(v[3], delta->failed),
-                                  num(v[4], delta->bounced),
-                                  num(v[5], delta->opens_unique),
-                                  num(v[6], delta->opens_total),
-                                  num(v[7], delta->clicks_unique),
-                                  num(v[8], delta->clicks_total),
-                                  num(v[9], delta->unsubscribes),
-                                  num(v[10], delta->reclaimed)};
+                                  pb_pg_num(v[0], delta->recipients),
+                                  pb_pg_num(v[1], delta->sent),
+                                  pb_pg_num(v[2], delta->deferred),
+                                  pb_pg_num(v[3], delta->failed),
+                                  pb_pg_num(v[4], delta->bounced),
+                                  pb_pg_num(v[5], delta->opens_unique),
+                                  pb_pg_num(v[6], delta->opens_total),
+                                  pb_pg_num(v[7], delta->clicks_unique),
+                                  pb_pg_num(v[8], delta->clicks_total),
+                                  pb_pg_num(v[9], delta->unsubscribes),
+                                  pb_pg_num(v[10], delta->reclaimed)};
     return pb_pg_exec_change(
         c, PB_PG_CAMPAIGN_COUNTERS_ADD, "pb_campaign_counters_add",
         "UPDATE campaigns SET recipients = recipients + $3, sent = sent + $4,"
@@ -507,18 +502,16 @@ pb_pg_link_replace(struct pb_conn *conn, const char *account_id, const char *cam
         "  clicks_unique = 0, clicks_total = 0 RETURNING 1)"
         " SELECT count(*) FROM put",
         &p, 0, &res);
-    if (qs < 0)
-        return qs;
-    qs = pb_pg_rows((int)pb_pg_int64(res, 0, 0));
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : rows_counted(res);
 }
 
 #define LINK_COLUMNS "n, url, clicks_unique, clicks_total"
 
+/* Fills a struct pb_campaign_link from row `row` of LINK_COLUMNS. */
 static bool
-read_link(const PGresult *res, int row, struct pb_campaign_link *out)
+read_link(const PGresult *res, int row, void *dst)
 {
+    struct pb_campaign_link *out = dst;
     out->n = (int)pb_pg_int64(res, row, 0);
     bool ok = pb_pg_text(res, row, 1, out->url, sizeof(out->url));
     out->clicks_unique = pb_pg_int64(res, row, 2);
@@ -544,10 +537,8 @@ pb_pg_link_list(struct pb_conn *conn, const char *account_id, const char *campai
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_campaign_link link;
-        if (!read_link(res, i, &link)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_link(res, i, &link))
+            return pb_pg_bad_row(res);
         cb(cls, &link);
     }
     PQclear(res);
@@ -559,21 +550,14 @@ pb_pg_link_get(struct pb_conn *conn, const char *account_id, const char *campaig
                struct pb_campaign_link *out)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char n_text[24];
-    const char *const params[] = {account_id, campaign_id, num(n_text, n)};
+    char n_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, pb_pg_num(n_text, n)};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_LINK_GET, "pb_link_get",
                                "SELECT " LINK_COLUMNS " FROM campaign_links"
                                " WHERE account_id = $1 AND campaign_id = $2 AND n = $3",
                                3, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_link(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_link, out);
 }
 
 enum pb_qs
@@ -581,9 +565,9 @@ pb_pg_link_counters_add(struct pb_conn *conn, const char *account_id, const char
                         int n, int64_t unique, int64_t total)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char n_text[24], unique_text[24], total_text[24];
-    const char *const params[] = {account_id, campaign_id, num(n_text, n), num(unique_text, unique),
-                                  num(total_text, total)};
+    char n_text[PB_PG_NUM_MAX], unique_text[PB_PG_NUM_MAX], total_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, pb_pg_num(n_text, n),
+                                  pb_pg_num(unique_text, unique), pb_pg_num(total_text, total)};
     return pb_pg_exec_change(c, PB_PG_LINK_COUNTERS_ADD, "pb_link_counters_add",
                              "UPDATE campaign_links SET clicks_unique = clicks_unique + $4,"
                              " clicks_total = clicks_total + $5"
@@ -601,8 +585,9 @@ pb_pg_link_counters_add(struct pb_conn *conn, const char *account_id, const char
 
 /* Fills `out` from row `row` of RECIPIENT_COLUMNS (`reclaimed` false). */
 static bool
-read_recipient(const PGresult *res, int row, struct pb_recipient *out)
+read_recipient(const PGresult *res, int row, void *dst)
 {
+    struct pb_recipient *out = dst;
     memset(out, 0, sizeof(*out));
     bool ok = pb_pg_text(res, row, 0, out->account_id, sizeof(out->account_id));
     ok = pb_pg_text(res, row, 1, out->campaign_id, sizeof(out->campaign_id)) && ok;
@@ -629,7 +614,7 @@ pb_pg_recipient_snapshot(struct pb_conn *conn, const char *account_id, const cha
                          int64_t *added)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char limit_buf[24];
+    char limit_buf[PB_PG_NUM_MAX];
     last[0] = '\0';
     *added = 0;
     if (limit <= 0) {
@@ -685,16 +670,16 @@ pb_pg_recipient_claim(struct pb_conn *conn, const char *account_id, const char *
                       pb_recipient_cb cb, void *cls)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char now_text[24], lease_text[24], limit_buf[24];
+    char now_text[PB_PG_NUM_MAX], lease_text[PB_PG_NUM_MAX], limit_buf[PB_PG_NUM_MAX];
     if (owner == NULL || *owner == '\0' || strlen(owner) > PB_JOB_OWNER_MAX) {
         pb_error("postgres: recipient_claim: an owner must be 1 to %d bytes", PB_JOB_OWNER_MAX);
         return PB_QS_HARD_ERROR;
     }
     const char *const params[] = {account_id,
                                   campaign_id,
-                                  num(now_text, now),
+                                  pb_pg_num(now_text, now),
                                   owner,
-                                  num(lease_text, lease_until),
+                                  pb_pg_num(lease_text, lease_until),
                                   limit_text(limit_buf, limit)};
     PGresult *res;
     /*
@@ -729,10 +714,8 @@ pb_pg_recipient_claim(struct pb_conn *conn, const char *account_id, const char *
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_recipient r;
-        if (!read_recipient(res, i, &r)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_recipient(res, i, &r))
+            return pb_pg_bad_row(res);
         r.reclaimed = pb_pg_bool(res, i, RECIPIENT_NCOLS);
         cb(cls, &r);
     }
@@ -859,14 +842,15 @@ enum pb_qs
 pb_pg_recipient_sent_since(struct pb_conn *conn, const char *account_id, const char *campaign_id,
                            int64_t since, int64_t *count)
 {
-    char since_text[24];
-    const char *const params[] = {account_id, campaign_id, num(since_text, since)};
+    char since_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, pb_pg_num(since_text, since)};
     /* sent_at is 0 for a recipient not sent: never counted, whatever `since`. */
     return count_one(pb_pg_conn(conn), PB_PG_RECIPIENT_SENT_SINCE, "pb_recipient_sent_since",
                      "SELECT count(*) FROM campaign_recipients"
                      " WHERE campaign_id = (SELECT id FROM campaigns"
                      "  WHERE account_id = $1 AND id = $2)"
-                     " AND sent_at >= $3 AND sent_at > 0",
+                     " AND ((sent_at >= $3 AND sent_at > 0)"
+                     "  OR (state = 'sending' AND lease_until > $3))",
                      3, params, count);
 }
 
@@ -882,26 +866,22 @@ pb_pg_recipient_get(struct pb_conn *conn, const char *account_id, const char *ca
                                " WHERE r.account_id = $1 AND r.campaign_id = $2"
                                " AND r.contact_id = $3",
                                3, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_recipient(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_recipient, out);
 }
 
 /*
- * Reads the answer of a statement returning no row (no such recipient:
- * PB_QS_NONE) or one row of booleans into `flags`; clears `res`.
+ * Reads the answer (`qs`, `res`) of a statement returning no row (no such
+ * recipient: PB_QS_NONE) or one row of booleans into `flags`, all false
+ * unless read; clears `res`. A failed statement's `qs` is answered as is.
  */
 static enum pb_qs
-take_flags(PGresult *res, bool *const *flags, int nflags)
+take_flags(enum pb_qs qs, PGresult *res, bool *const *flags, int nflags)
 {
-    enum pb_qs qs = PB_QS_NONE;
     for (int i = 0; i < nflags; i++)
         *flags[i] = false;
+    if (qs < 0)
+        return qs;
+    qs = PB_QS_NONE;
     if (PQntuples(res) > 0) {
         for (int i = 0; i < nflags; i++)
             *flags[i] = pb_pg_bool(res, 0, i);
@@ -916,8 +896,8 @@ pb_pg_recipient_open(struct pb_conn *conn, const char *account_id, const char *c
                      const char *contact_id, int64_t now, bool *first)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char now_text[24];
-    const char *const params[] = {account_id, campaign_id, contact_id, num(now_text, now)};
+    char now_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, contact_id, pb_pg_num(now_text, now)};
     PGresult *res;
     /* `o` is the row before the update: its first_open_at says whether this open is the first. */
     enum pb_qs qs =
@@ -930,12 +910,8 @@ pb_pg_recipient_open(struct pb_conn *conn, const char *account_id, const char *c
                    " FROM o WHERE r.campaign_id = $2 AND r.contact_id = $3"
                    " RETURNING o.first_open_at = 0",
                    4, params, &res);
-    if (qs < 0) {
-        *first = false;
-        return qs;
-    }
     bool *const flags[] = {first};
-    return take_flags(res, flags, 1);
+    return take_flags(qs, res, flags, 1);
 }
 
 enum pb_qs
@@ -943,9 +919,9 @@ pb_pg_recipient_click(struct pb_conn *conn, const char *account_id, const char *
                       const char *contact_id, int n, int64_t now, bool *first_link, bool *first_any)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char n_text[24], now_text[24];
-    const char *const params[] = {account_id, campaign_id, contact_id, num(n_text, n),
-                                  num(now_text, now)};
+    char n_text[PB_PG_NUM_MAX], now_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, contact_id, pb_pg_num(n_text, n),
+                                  pb_pg_num(now_text, now)};
     PGresult *res;
     /*
      * The recipient's clicks + 1 (`o`: before), then its row for the link,
@@ -964,12 +940,8 @@ pb_pg_recipient_click(struct pb_conn *conn, const char *account_id, const char *
         "  DO UPDATE SET clicks = campaign_clicks.clicks + 1 RETURNING clicks)"
         " SELECT k.clicks = 1, bump.before = 0 FROM bump CROSS JOIN k",
         5, params, &res);
-    if (qs < 0) {
-        *first_link = *first_any = false;
-        return qs;
-    }
     bool *const flags[] = {first_link, first_any};
-    return take_flags(res, flags, 2);
+    return take_flags(qs, res, flags, 2);
 }
 
 enum pb_qs
@@ -977,8 +949,8 @@ pb_pg_recipient_unsubscribed(struct pb_conn *conn, const char *account_id, const
                              const char *contact_id, int64_t now, bool *first)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char now_text[24];
-    const char *const params[] = {account_id, campaign_id, contact_id, num(now_text, now)};
+    char now_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, campaign_id, contact_id, pb_pg_num(now_text, now)};
     PGresult *res;
     /* A row when the recipient is there; written only the first time. */
     enum pb_qs qs = pb_pg_exec(c, PB_PG_RECIPIENT_UNSUBSCRIBED, "pb_recipient_unsubscribed",
@@ -989,12 +961,8 @@ pb_pg_recipient_unsubscribed(struct pb_conn *conn, const char *account_id, const
                                "  AND unsubscribed_at = 0 RETURNING 1)"
                                " SELECT EXISTS (SELECT 1 FROM up) FROM o",
                                4, params, &res);
-    if (qs < 0) {
-        *first = false;
-        return qs;
-    }
     bool *const flags[] = {first};
-    return take_flags(res, flags, 1);
+    return take_flags(qs, res, flags, 1);
 }
 
 enum pb_qs
@@ -1015,10 +983,8 @@ pb_pg_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_recipient r;
-        if (!read_recipient(res, i, &r)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_recipient(res, i, &r))
+            return pb_pg_bad_row(res);
         cb(cls, &r, PQgetvalue(res, i, RECIPIENT_NCOLS));
     }
     PQclear(res);

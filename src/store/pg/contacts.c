@@ -53,8 +53,9 @@ pb_pg_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
     " c.pseudonym, c.created_at, c.updated_at, c.suppressed_at"
 
 static bool
-read_contact(const PGresult *res, int row, struct pb_contact *out)
+read_contact(const PGresult *res, int row, void *dst)
 {
+    struct pb_contact *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_pg_bytes(res, row, 2, out->email_sealed, sizeof(out->email_sealed),
@@ -72,19 +73,6 @@ read_contact(const PGresult *res, int row, struct pb_contact *out)
     return ok;
 }
 
-/* The answer to a statement selecting at most one contact. */
-static enum pb_qs
-get_one(PGresult *res, struct pb_contact *out)
-{
-    enum pb_qs qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_contact(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
-}
-
 enum pb_qs
 pb_pg_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
                   struct pb_contact *out)
@@ -96,7 +84,7 @@ pb_pg_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
                                "SELECT " CONTACT_COLUMNS " FROM contacts c"
                                " WHERE c.account_id = $1 AND c.id = $2",
                                2, params, &res);
-    return qs < 0 ? qs : get_one(res, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, read_contact, out);
 }
 
 enum pb_qs
@@ -113,7 +101,7 @@ pb_pg_contact_get_by_bidx(struct pb_conn *conn, const char *account_id, const un
                                "SELECT " CONTACT_COLUMNS " FROM contacts c"
                                " WHERE c.account_id = $1 AND c.email_bidx = decode($2, 'hex')",
                                2, params, &res);
-    return qs < 0 ? qs : get_one(res, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, read_contact, out);
 }
 
 enum pb_qs
@@ -146,10 +134,8 @@ pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *lis
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_contact contact = {0};
-        if (!read_contact(res, i, &contact)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_contact(res, i, &contact))
+            return pb_pg_bad_row(res);
         cb(cls, &contact);
     }
     PQclear(res);

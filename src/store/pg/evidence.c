@@ -45,8 +45,9 @@ pb_pg_evidence_insert(struct pb_conn *conn, const struct pb_evidence *evidence,
 #define EVIDENCE_COLUMNS "id, account_id, encode(sha256, 'hex'), type, size, created_at"
 
 static bool
-read_evidence(const PGresult *res, int row, struct pb_evidence *out)
+read_evidence(const PGresult *res, int row, void *dst)
 {
+    struct pb_evidence *out = dst;
     size_t sha_len = 0;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->account_id, sizeof(out->account_id)) && ok;
@@ -114,12 +115,5 @@ pb_pg_evidence_get_by_sha(struct pb_conn *conn, const char *account_id,
                                "SELECT " EVIDENCE_COLUMNS " FROM evidence"
                                " WHERE account_id = $1 AND sha256 = decode($2, 'hex')",
                                2, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_evidence(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_evidence, out);
 }

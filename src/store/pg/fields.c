@@ -29,8 +29,9 @@ pb_pg_field_insert(struct pb_conn *conn, const struct pb_field *field)
 #define FIELD_COLUMNS "account_id, key, label, type, sensitive, created_at"
 
 static bool
-read_field(const PGresult *res, int row, struct pb_field *out)
+read_field(const PGresult *res, int row, void *dst)
 {
+    struct pb_field *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->account_id, sizeof(out->account_id));
     ok = pb_pg_text(res, row, 1, out->key, sizeof(out->key)) && ok;
     ok = pb_pg_text(res, row, 2, out->label, sizeof(out->label)) && ok;
@@ -52,14 +53,7 @@ pb_pg_field_get(struct pb_conn *conn, const char *account_id, const char *key, s
                                "SELECT " FIELD_COLUMNS " FROM fields"
                                " WHERE account_id = $1 AND key = $2",
                                2, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_field(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_field, out);
 }
 
 enum pb_qs
@@ -77,10 +71,8 @@ pb_pg_field_list(struct pb_conn *conn, const char *account_id, pb_field_cb cb, v
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_field field = {0};
-        if (!read_field(res, i, &field)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_field(res, i, &field))
+            return pb_pg_bad_row(res);
         cb(cls, &field);
     }
     PQclear(res);

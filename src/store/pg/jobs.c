@@ -11,39 +11,29 @@
     "id, account_id, kind, params, state, progress_done, progress_total, cursor, result, error,"   \
     " lease_owner, lease_until, created_at, updated_at"
 
-/* Fills `out` from row 0 of JOB_COLUMNS; false when a value does not fit. */
+/* Fills a struct pb_job from row `row` of JOB_COLUMNS; false when a value does not fit. */
 static bool
-read_job(const PGresult *res, struct pb_job *out)
+read_job(const PGresult *res, int row, void *dst)
 {
+    struct pb_job *out = dst;
     memset(out, 0, sizeof(*out));
-    bool ok = pb_pg_text(res, 0, 0, out->id, sizeof(out->id));
-    ok = pb_pg_text(res, 0, 1, out->account_id, sizeof(out->account_id)) && ok;
-    ok = pb_pg_text(res, 0, 2, out->kind, sizeof(out->kind)) && ok;
-    ok = pb_pg_text(res, 0, 3, out->params, sizeof(out->params)) && ok;
-    ok = pb_pg_text(res, 0, 4, out->state, sizeof(out->state)) && ok;
-    out->progress_done = pb_pg_int64(res, 0, 5);
-    out->progress_total = pb_pg_int64(res, 0, 6);
-    ok = pb_pg_opt_text(res, 0, 7, out->cursor, sizeof(out->cursor)) && ok;
-    ok = pb_pg_opt_text(res, 0, 8, out->result, sizeof(out->result)) && ok;
-    ok = pb_pg_opt_text(res, 0, 9, out->error, sizeof(out->error)) && ok;
-    ok = pb_pg_opt_text(res, 0, 10, out->lease_owner, sizeof(out->lease_owner)) && ok;
-    out->lease_until = pb_pg_int64(res, 0, 11);
-    out->created_at = pb_pg_int64(res, 0, 12);
-    out->updated_at = pb_pg_int64(res, 0, 13);
+    bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
+    ok = pb_pg_text(res, row, 1, out->account_id, sizeof(out->account_id)) && ok;
+    ok = pb_pg_text(res, row, 2, out->kind, sizeof(out->kind)) && ok;
+    ok = pb_pg_text(res, row, 3, out->params, sizeof(out->params)) && ok;
+    ok = pb_pg_text(res, row, 4, out->state, sizeof(out->state)) && ok;
+    out->progress_done = pb_pg_int64(res, row, 5);
+    out->progress_total = pb_pg_int64(res, row, 6);
+    ok = pb_pg_opt_text(res, row, 7, out->cursor, sizeof(out->cursor)) && ok;
+    ok = pb_pg_opt_text(res, row, 8, out->result, sizeof(out->result)) && ok;
+    ok = pb_pg_opt_text(res, row, 9, out->error, sizeof(out->error)) && ok;
+    ok = pb_pg_opt_text(res, row, 10, out->lease_owner, sizeof(out->lease_owner)) && ok;
+    out->lease_until = pb_pg_int64(res, row, 11);
+    out->created_at = pb_pg_int64(res, row, 12);
+    out->updated_at = pb_pg_int64(res, row, 13);
     if (!ok)
         pb_error("postgres: a jobs row does not fit its struct");
     return ok;
-}
-
-/* PB_QS_ONE with the job of a one-row result in `out`, PB_QS_NONE for no row; clears `res`. */
-static enum pb_qs
-take_job(PGresult *res, struct pb_job *out)
-{
-    enum pb_qs qs = PQntuples(res) == 0  ? PB_QS_NONE
-                    : read_job(res, out) ? PB_QS_ONE
-                                         : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
 }
 
 enum pb_qs
@@ -88,7 +78,7 @@ pb_pg_job_get(struct pb_conn *conn, const char *account_id, const char *id, stru
                                2, params, &res);
     if (qs < 0)
         return qs;
-    return take_job(res, out);
+    return pb_pg_get_one(res, read_job, out);
 }
 
 enum pb_qs
@@ -112,7 +102,7 @@ pb_pg_job_claim(struct pb_conn *conn, int64_t now, const char *owner, int64_t le
                    2, due_params, &res);
     if (qs < 0)
         return qs;
-    if ((qs = take_job(res, out)) != PB_QS_ONE)
+    if ((qs = pb_pg_get_one(res, read_job, out)) != PB_QS_ONE)
         return qs;
 
     const char *const params[] = {out->id, owner, lease_text, now_text};
@@ -184,5 +174,5 @@ pb_pg_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id, co
         5, params, &res);
     if (qs < 0)
         return qs;
-    return take_job(res, out);
+    return pb_pg_get_one(res, read_job, out);
 }

@@ -30,8 +30,9 @@ pb_pg_list_insert(struct pb_conn *conn, const struct pb_list *list)
 #define LIST_COLUMNS "id, account_id, name, description, public, member_count, created_at"
 
 static bool
-read_list(const PGresult *res, int row, struct pb_list *out)
+read_list(const PGresult *res, int row, void *dst)
 {
+    struct pb_list *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_pg_text(res, row, 2, out->name, sizeof(out->name)) && ok;
@@ -54,14 +55,7 @@ pb_pg_list_get(struct pb_conn *conn, const char *account_id, const char *id, str
                                "SELECT " LIST_COLUMNS " FROM lists"
                                " WHERE account_id = $1 AND id = $2",
                                2, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_list(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_list, out);
 }
 
 enum pb_qs
@@ -82,10 +76,8 @@ pb_pg_list_list(struct pb_conn *conn, const char *account_id, const char *after_
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_list list = {0};
-        if (!read_list(res, i, &list)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_list(res, i, &list))
+            return pb_pg_bad_row(res);
         cb(cls, &list);
     }
     PQclear(res);

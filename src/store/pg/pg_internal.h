@@ -7,6 +7,7 @@
 #define PB_STORE_PG_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -260,6 +261,45 @@ static inline enum pb_qs
 pb_pg_rows(int n)
 {
     return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+}
+
+/* Room for any 64-bit integer as decimal text. */
+#define PB_PG_NUM_MAX 24
+
+/* `v` as decimal text in `buf`, for a text parameter. */
+static inline const char *
+pb_pg_num(char buf[PB_PG_NUM_MAX], int64_t v)
+{
+    snprintf(buf, PB_PG_NUM_MAX, "%lld", (long long)v);
+    return buf;
+}
+
+/* Reads row `row` of `res` into `dst`, the caller's struct; false (logged) when it does not fit. */
+typedef bool (*pb_pg_read_fn)(const PGresult *res, int row, void *dst);
+
+/*
+ * The answer of a statement selecting at most one row, read into `dst`
+ * with `read`: PB_QS_ONE, NONE when there is no row, HARD when it does not
+ * fit. Clears `res`.
+ */
+static inline enum pb_qs
+pb_pg_get_one(PGresult *res, pb_pg_read_fn read, void *dst)
+{
+    enum pb_qs qs;
+    if (PQntuples(res) == 0)
+        qs = PB_QS_NONE;
+    else
+        qs = read(res, 0, dst) ? PB_QS_ONE : PB_QS_HARD_ERROR;
+    PQclear(res);
+    return qs;
+}
+
+/* Leaves a result whose row did not fit its struct (its reader said so): cleared, HARD. */
+static inline enum pb_qs
+pb_pg_bad_row(PGresult *res)
+{
+    PQclear(res);
+    return PB_QS_HARD_ERROR;
 }
 
 /* arrays.c: the parameters of a batch statement */

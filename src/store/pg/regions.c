@@ -26,8 +26,9 @@ pb_pg_region_insert(struct pb_conn *conn, const struct pb_region *region)
 
 /* Fills `out` from row `row` of (name, url, created_at). */
 static bool
-read_region(const PGresult *res, int row, struct pb_region *out)
+read_region(const PGresult *res, int row, void *dst)
 {
+    struct pb_region *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->name, sizeof(out->name));
     ok = pb_pg_text(res, row, 1, out->url, sizeof(out->url)) && ok;
     out->created_at = pb_pg_int64(res, row, 2);
@@ -45,14 +46,7 @@ pb_pg_region_get(struct pb_conn *conn, const char *name, struct pb_region *out)
     enum pb_qs qs =
         pb_pg_exec(c, PB_PG_REGION_GET, "pb_region_get",
                    "SELECT name, url, created_at FROM regions WHERE name = $1", 1, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_region(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_region, out);
 }
 
 enum pb_qs
@@ -68,10 +62,8 @@ pb_pg_region_list(struct pb_conn *conn, pb_region_cb cb, void *cls)
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_region region = {0};
-        if (!read_region(res, i, &region)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_region(res, i, &region))
+            return pb_pg_bad_row(res);
         cb(cls, &region);
     }
     PQclear(res);

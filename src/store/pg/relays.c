@@ -5,7 +5,6 @@
  */
 #include "store/pg/pg_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,29 +16,25 @@ enum pb_qs
 pb_pg_relay_put(struct pb_conn *conn, const struct pb_smtp_relay *relay)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char port[16], max_conn[16], rate[16], updated[24];
+    char port[PB_PG_NUM_MAX], max_conn[PB_PG_NUM_MAX], rate[PB_PG_NUM_MAX], updated[PB_PG_NUM_MAX];
     if (relay->password_sealed_len > sizeof(relay->password_sealed)) {
         pb_error("postgres: a relay's sealed password is longer than %zu bytes",
                  sizeof(relay->password_sealed));
         return PB_QS_HARD_ERROR;
     }
-    snprintf(port, sizeof(port), "%d", relay->port);
-    snprintf(max_conn, sizeof(max_conn), "%d", relay->max_connections);
-    snprintf(rate, sizeof(rate), "%d", relay->rate_per_second);
-    snprintf(updated, sizeof(updated), "%lld", (long long)relay->updated_at);
     struct pb_pg_params p;
     pb_pg_params_init(&p, 0);
     pb_pg_param_text(&p, relay->account_id);
     pb_pg_param_text(&p, relay->host);
-    pb_pg_param_text(&p, port);
+    pb_pg_param_text(&p, pb_pg_num(port, relay->port));
     pb_pg_param_text(&p, relay->tls);
     pb_pg_param_text(&p, pb_pg_opt(relay->username));
     /* No password: SQL NULL (a NULL value, whatever its format). */
     pb_pg_param_blob(&p, relay->password_sealed_len > 0 ? relay->password_sealed : NULL,
                      relay->password_sealed_len);
-    pb_pg_param_text(&p, max_conn);
-    pb_pg_param_text(&p, rate);
-    pb_pg_param_text(&p, updated);
+    pb_pg_param_text(&p, pb_pg_num(max_conn, relay->max_connections));
+    pb_pg_param_text(&p, pb_pg_num(rate, relay->rate_per_second));
+    pb_pg_param_text(&p, pb_pg_num(updated, relay->updated_at));
     return pb_pg_params_exec_change(
         c, PB_PG_RELAY_PUT, "pb_relay_put",
         "INSERT INTO smtp_relays (account_id, host, port, tls, username, password_sealed,"
@@ -51,6 +46,28 @@ pb_pg_relay_put(struct pb_conn *conn, const struct pb_smtp_relay *relay)
         " max_connections = excluded.max_connections,"
         " rate_per_second = excluded.rate_per_second, updated_at = excluded.updated_at",
         &p);
+}
+
+/* Fills a struct pb_smtp_relay from row `row` of the columns relay_get selects. */
+static bool
+read_relay(const PGresult *res, int row, void *dst)
+{
+    struct pb_smtp_relay *out = dst;
+    memset(out, 0, sizeof(*out));
+    bool ok = pb_pg_text(res, row, 0, out->account_id, sizeof(out->account_id));
+    ok = pb_pg_text(res, row, 1, out->host, sizeof(out->host)) && ok;
+    out->port = (int)pb_pg_int64(res, row, 2);
+    ok = pb_pg_text(res, row, 3, out->tls, sizeof(out->tls)) && ok;
+    ok = pb_pg_opt_text(res, row, 4, out->username, sizeof(out->username)) && ok;
+    ok = pb_pg_bytes(res, row, 5, out->password_sealed, sizeof(out->password_sealed),
+                     &out->password_sealed_len) &&
+         ok;
+    out->max_connections = (int)pb_pg_int64(res, row, 6);
+    out->rate_per_second = (int)pb_pg_int64(res, row, 7);
+    out->updated_at = pb_pg_int64(res, row, 8);
+    if (!ok)
+        pb_error("postgres: an smtp_relays row does not fit its struct");
+    return ok;
 }
 
 enum pb_qs
@@ -65,30 +82,7 @@ pb_pg_relay_get(struct pb_conn *conn, const char *account_id, struct pb_smtp_rel
                                " rate_per_second, updated_at FROM smtp_relays"
                                " WHERE account_id = $1",
                                1, params, &res);
-    if (qs < 0)
-        return qs;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return PB_QS_NONE;
-    }
-    memset(out, 0, sizeof(*out));
-    bool ok = pb_pg_text(res, 0, 0, out->account_id, sizeof(out->account_id));
-    ok = pb_pg_text(res, 0, 1, out->host, sizeof(out->host)) && ok;
-    out->port = (int)pb_pg_int64(res, 0, 2);
-    ok = pb_pg_text(res, 0, 3, out->tls, sizeof(out->tls)) && ok;
-    ok = pb_pg_opt_text(res, 0, 4, out->username, sizeof(out->username)) && ok;
-    ok = pb_pg_bytes(res, 0, 5, out->password_sealed, sizeof(out->password_sealed),
-                     &out->password_sealed_len) &&
-         ok;
-    out->max_connections = (int)pb_pg_int64(res, 0, 6);
-    out->rate_per_second = (int)pb_pg_int64(res, 0, 7);
-    out->updated_at = pb_pg_int64(res, 0, 8);
-    PQclear(res);
-    if (!ok) {
-        pb_error("postgres: an smtp_relays row does not fit its struct");
-        return PB_QS_HARD_ERROR;
-    }
-    return PB_QS_ONE;
+    return qs < 0 ? qs : pb_pg_get_one(res, read_relay, out);
 }
 
 /* ---- DKIM keys ---- */
@@ -97,13 +91,12 @@ enum pb_qs
 pb_pg_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char created[24];
+    char created[PB_PG_NUM_MAX];
     if (key->private_sealed_len == 0 || key->private_sealed_len > sizeof(key->private_sealed)) {
         pb_error("postgres: a sealed DKIM key must be 1 to %zu bytes, not %zu",
                  sizeof(key->private_sealed), key->private_sealed_len);
         return PB_QS_HARD_ERROR;
     }
-    snprintf(created, sizeof(created), "%lld", (long long)key->created_at);
     struct pb_pg_params p;
     pb_pg_params_init(&p, 0);
     pb_pg_param_text(&p, key->account_id);
@@ -112,7 +105,7 @@ pb_pg_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key)
     pb_pg_param_text(&p, key->algorithm);
     pb_pg_param_blob(&p, key->private_sealed, key->private_sealed_len);
     pb_pg_param_text(&p, key->public_key);
-    pb_pg_param_text(&p, created);
+    pb_pg_param_text(&p, pb_pg_num(created, key->created_at));
     return pb_pg_params_exec_change(
         c, PB_PG_DKIM_PUT, "pb_dkim_put",
         "INSERT INTO dkim_keys (account_id, domain, selector, algorithm, private_sealed,"
@@ -121,6 +114,25 @@ pb_pg_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key)
         " algorithm = excluded.algorithm, private_sealed = excluded.private_sealed,"
         " public_key = excluded.public_key, created_at = excluded.created_at",
         &p);
+}
+
+/* Fills `out` from row `row` of the columns dkim_list selects. */
+static bool
+read_dkim(const PGresult *res, int row, struct pb_dkim_row *out)
+{
+    memset(out, 0, sizeof(*out));
+    bool ok = pb_pg_text(res, row, 0, out->account_id, sizeof(out->account_id));
+    ok = pb_pg_text(res, row, 1, out->domain, sizeof(out->domain)) && ok;
+    ok = pb_pg_text(res, row, 2, out->selector, sizeof(out->selector)) && ok;
+    ok = pb_pg_text(res, row, 3, out->algorithm, sizeof(out->algorithm)) && ok;
+    ok = pb_pg_bytes(res, row, 4, out->private_sealed, sizeof(out->private_sealed),
+                     &out->private_sealed_len) &&
+         ok;
+    ok = pb_pg_text(res, row, 5, out->public_key, sizeof(out->public_key)) && ok;
+    out->created_at = pb_pg_int64(res, row, 6);
+    if (!ok)
+        pb_error("postgres: a dkim_keys row does not fit its struct");
+    return ok;
 }
 
 enum pb_qs
@@ -146,18 +158,7 @@ pb_pg_dkim_list(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb, voi
     }
     qs = pb_pg_rows(n);
     for (int i = 0; i < n; i++) {
-        memset(key, 0, sizeof(*key));
-        bool ok = pb_pg_text(res, i, 0, key->account_id, sizeof(key->account_id));
-        ok = pb_pg_text(res, i, 1, key->domain, sizeof(key->domain)) && ok;
-        ok = pb_pg_text(res, i, 2, key->selector, sizeof(key->selector)) && ok;
-        ok = pb_pg_text(res, i, 3, key->algorithm, sizeof(key->algorithm)) && ok;
-        ok = pb_pg_bytes(res, i, 4, key->private_sealed, sizeof(key->private_sealed),
-                         &key->private_sealed_len) &&
-             ok;
-        ok = pb_pg_text(res, i, 5, key->public_key, sizeof(key->public_key)) && ok;
-        key->created_at = pb_pg_int64(res, i, 6);
-        if (!ok) {
-            pb_error("postgres: a dkim_keys row does not fit its struct");
+        if (!read_dkim(res, i, key)) {
             qs = PB_QS_HARD_ERROR;
             break;
         }
@@ -186,14 +187,13 @@ pb_pg_suppression_put(struct pb_conn *conn, const char *account_id,
                       const unsigned char hash[PB_HASH_BYTES], const char *reason, int64_t at)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char at_text[24];
-    snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
+    char at_text[PB_PG_NUM_MAX];
     struct pb_pg_params p;
     pb_pg_params_init(&p, 0);
     pb_pg_param_text(&p, account_id);
     pb_pg_param_blob(&p, hash, PB_HASH_BYTES);
     pb_pg_param_text(&p, reason);
-    pb_pg_param_text(&p, at_text);
+    pb_pg_param_text(&p, pb_pg_num(at_text, at));
     /* A hash there already keeps its first reason and time: PB_QS_NONE. */
     return pb_pg_params_exec_change(
         c, PB_PG_SUPPRESSION_PUT, "pb_suppression_put",
@@ -229,9 +229,8 @@ pb_pg_contact_set_suppressed(struct pb_conn *conn, const char *account_id, const
                              int64_t at)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
-    char at_text[24];
-    snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
-    const char *const params[] = {account_id, contact_id, at_text};
+    char at_text[PB_PG_NUM_MAX];
+    const char *const params[] = {account_id, contact_id, pb_pg_num(at_text, at)};
     return pb_pg_exec_change(c, PB_PG_CONTACT_SET_SUPPRESSED, "pb_contact_set_suppressed",
                              "UPDATE contacts SET suppressed_at = $3"
                              " WHERE account_id = $1 AND id = $2",

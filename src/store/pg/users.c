@@ -44,8 +44,9 @@ pb_pg_user_insert(struct pb_conn *conn, const struct pb_user *user)
 
 /* Fills `out` from row `row` of USER_COLUMNS. */
 static bool
-read_user(const PGresult *res, int row, struct pb_user *out)
+read_user(const PGresult *res, int row, void *dst)
 {
+    struct pb_user *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
     ok = pb_pg_text(res, row, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_pg_text(res, row, 2, out->email, sizeof(out->email)) && ok;
@@ -62,19 +63,6 @@ read_user(const PGresult *res, int row, struct pb_user *out)
     return ok;
 }
 
-/* The answer to a statement selecting at most one user. */
-static enum pb_qs
-get_one(PGresult *res, struct pb_user *out)
-{
-    enum pb_qs qs;
-    if (PQntuples(res) == 0)
-        qs = PB_QS_NONE;
-    else
-        qs = read_user(res, 0, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    PQclear(res);
-    return qs;
-}
-
 enum pb_qs
 pb_pg_user_get(struct pb_conn *conn, const char *id, struct pb_user *out)
 {
@@ -83,7 +71,7 @@ pb_pg_user_get(struct pb_conn *conn, const char *id, struct pb_user *out)
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_USER_GET, "pb_user_get",
                                "SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, params, &res);
-    return qs < 0 ? qs : get_one(res, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, read_user, out);
 }
 
 enum pb_qs
@@ -95,7 +83,7 @@ pb_pg_user_get_by_email(struct pb_conn *conn, const char *email, struct pb_user 
     enum pb_qs qs =
         pb_pg_exec(c, PB_PG_USER_GET_BY_EMAIL, "pb_user_get_by_email",
                    "SELECT " USER_COLUMNS " FROM users WHERE email = $1", 1, params, &res);
-    return qs < 0 ? qs : get_one(res, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, read_user, out);
 }
 
 enum pb_qs
@@ -116,10 +104,8 @@ pb_pg_user_list(struct pb_conn *conn, const char *account_id, const char *after_
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_user user = {0};
-        if (!read_user(res, i, &user)) {
-            PQclear(res);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_user(res, i, &user))
+            return pb_pg_bad_row(res);
         cb(cls, &user);
     }
     PQclear(res);

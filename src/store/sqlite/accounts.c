@@ -37,8 +37,9 @@ pb_sqlite_account_insert(struct pb_conn *conn, const struct pb_account *account)
 
 /* Fills `out` from a row of ACCOUNT_COLUMNS. */
 static bool
-read_account(sqlite3_stmt *st, struct pb_account *out)
+read_account(sqlite3_stmt *st, void *dst)
 {
+    struct pb_account *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->name, sizeof(out->name)) && ok;
     ok = pb_sqlite_column_text(st, 2, out->plan, sizeof(out->plan)) && ok;
@@ -62,15 +63,7 @@ pb_sqlite_account_get(struct pb_conn *conn, const char *id, struct pb_account *o
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_account(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "account get");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_account, out, "account get");
 }
 
 enum pb_qs
@@ -87,18 +80,12 @@ pb_sqlite_account_list(struct pb_conn *conn, const char *after_id, int limit, pb
         return qs;
     sqlite3_bind_text(st, 1, after_id ? after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "account list"); n++) {
         struct pb_account account = {0};
-        if (!read_account(st, &account)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_account(st, &account))
+            return pb_sqlite_bad_row(st);
         cb(cls, &account);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "account list");
-    pb_sqlite_done(st);
     return qs;
 }
 

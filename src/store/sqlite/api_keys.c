@@ -30,8 +30,9 @@ pb_sqlite_api_key_insert(struct pb_conn *conn, const struct pb_api_key *key)
 
 /* Fills `out` from a row of KEY_COLUMNS. */
 static bool
-read_key(sqlite3_stmt *st, struct pb_api_key *out)
+read_key(sqlite3_stmt *st, void *dst)
 {
+    struct pb_api_key *out = dst;
     size_t len = 0;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->user_id, sizeof(out->user_id)) && ok;
@@ -58,15 +59,7 @@ pb_sqlite_api_key_get_by_hash(struct pb_conn *conn, const unsigned char hash[PB_
     if (qs < 0)
         return qs;
     pb_sqlite_bind_blob(st, 1, hash, PB_HASH_BYTES);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_key(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "api key get by hash");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_key, out, "api key get by hash");
 }
 
 enum pb_qs
@@ -80,18 +73,12 @@ pb_sqlite_api_key_list(struct pb_conn *conn, const char *user_id, pb_api_key_cb 
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "api key list"); n++) {
         struct pb_api_key key = {0};
-        if (!read_key(st, &key)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_key(st, &key))
+            return pb_sqlite_bad_row(st);
         cb(cls, &key);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "api key list");
-    pb_sqlite_done(st);
     return qs;
 }
 

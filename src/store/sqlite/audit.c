@@ -58,17 +58,11 @@ pb_sqlite_audit_list(struct pb_conn *conn, const char *account_id, const char *b
     sqlite3_bind_text(st, 1, account_id ? account_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, before_id ? before_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "audit list"); n++) {
         struct pb_audit_entry entry = {0};
-        if (!read_entry(st, &entry)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_entry(st, &entry))
+            return pb_sqlite_bad_row(st);
         cb(cls, &entry);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "audit list");
-    pb_sqlite_done(st);
     return qs;
 }

@@ -30,9 +30,13 @@ rows64(int64_t n)
     return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
 }
 
-/* Steps a statement answering one row and one integer column into `*out`. */
+/*
+ * Steps a statement answering at most one row of one integer (a count, or
+ * the counter an UPDATE ... RETURNING left): PB_QS_ONE with it in `*out`,
+ * NONE when there is no row.
+ */
 static enum pb_qs
-step_count(struct pb_sqlite_conn *c, sqlite3_stmt *st, int64_t *out, const char *what)
+step_int64(struct pb_sqlite_conn *c, sqlite3_stmt *st, int64_t *out, const char *what)
 {
     enum pb_qs qs;
     int rc = sqlite3_step(st);
@@ -95,10 +99,11 @@ copy_body(sqlite3_stmt *st, int col, char **out)
     return true;
 }
 
-/* Fills `out` from a row of CAMPAIGN_COLUMNS (and the bodies when `bodies`). */
+/* Fills a struct pb_campaign from a row of CAMPAIGN_COLUMNS, without the bodies. */
 static bool
-read_campaign(sqlite3_stmt *st, bool bodies, struct pb_campaign *out)
+read_campaign(sqlite3_stmt *st, void *dst)
 {
+    struct pb_campaign *out = dst;
     memset(out, 0, sizeof(*out));
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
@@ -129,14 +134,23 @@ read_campaign(sqlite3_stmt *st, bool bodies, struct pb_campaign *out)
     k->unsubscribes = sqlite3_column_int64(st, 25);
     k->reclaimed = sqlite3_column_int64(st, 26);
     ok = parse_list_ids((const char *)sqlite3_column_text(st, COL_LISTS), out) && ok;
-    if (ok && bodies) {
-        ok = copy_body(st, COL_HTML, &out->html) && copy_body(st, COL_TEXT, &out->text);
-        if (!ok)
-            pb_campaign_bodies_free(out);
-    }
     if (!ok)
-        pb_error("sqlite: a campaigns row does not fit its struct (or no memory for its bodies)");
+        pb_error("sqlite: a campaigns row does not fit its struct");
     return ok;
+}
+
+/* read_campaign, then the bodies that follow CAMPAIGN_COLUMNS (malloc'd). */
+static bool
+read_campaign_bodies(sqlite3_stmt *st, void *dst)
+{
+    struct pb_campaign *out = dst;
+    if (!read_campaign(st, out))
+        return false;
+    if (copy_body(st, COL_HTML, &out->html) && copy_body(st, COL_TEXT, &out->text))
+        return true;
+    pb_campaign_bodies_free(out);
+    pb_error("sqlite: a campaign's bodies are too long, or no memory for them");
+    return false;
 }
 
 /* Steps a statement selecting campaigns (no bodies), calling `cb` for each. */
@@ -144,20 +158,57 @@ static enum pb_qs
 run_campaigns(struct pb_sqlite_conn *c, sqlite3_stmt *st, pb_campaign_cb cb, void *cls,
               const char *what)
 {
-    int rc, n = 0;
     enum pb_qs qs;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, what); n++) {
         struct pb_campaign campaign;
-        if (!read_campaign(st, false, &campaign)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_campaign(st, &campaign))
+            return pb_sqlite_bad_row(st);
         cb(cls, &campaign);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
     return qs;
+}
+
+/*
+ * Binds a campaign's key as the statements finding one campaign (or its
+ * links, recipients) take it: ?1 its account, ?2 its id.
+ */
+static void
+bind_campaign_key(sqlite3_stmt *st, const char *account_id, const char *id)
+{
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+}
+
+/* Binds a recipient's key: its campaign's (?1, ?2), and ?3 its contact. */
+static void
+bind_recipient_key(sqlite3_stmt *st, const char *account_id, const char *campaign_id,
+                   const char *contact_id)
+{
+    bind_campaign_key(st, account_id, campaign_id);
+    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
+}
+
+/* Binds what the campaign says, ?3 to ?8: name, subject, from, reply-to and the two bodies. */
+static void
+bind_message(sqlite3_stmt *st, const struct pb_campaign *cp)
+{
+    sqlite3_bind_text(st, 3, cp->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, cp->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, cp->from_addr, -1, SQLITE_STATIC);
+    pb_sqlite_bind_opt_text(st, 6, cp->reply_to);
+    sqlite3_bind_text(st, 7, cp->html ? cp->html : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, cp->text ? cp->text : "", -1, SQLITE_STATIC);
+}
+
+/* Binds the eleven counters, in the struct's order, from parameter `first` on. */
+static void
+bind_counters(sqlite3_stmt *st, int first, const struct pb_campaign_counters *k)
+{
+    const int64_t v[] = {k->recipients,   k->sent,         k->deferred,    k->failed,
+                         k->bounced,      k->opens_unique, k->opens_total, k->clicks_unique,
+                         k->clicks_total, k->unsubscribes, k->reclaimed};
+    for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+        sqlite3_bind_int64(st, first + i, v[i]);
 }
 
 /* Refuses what the columns or the struct cannot hold. */
@@ -174,18 +225,6 @@ campaign_fits(const struct pb_campaign *cp)
     return true;
 }
 
-/* PB_QS_ONE when the statement (its parameters bound) finds a row, NONE when not. */
-static enum pb_qs
-step_exists(struct pb_sqlite_conn *c, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    enum pb_qs qs = rc == SQLITE_ROW    ? PB_QS_ONE
-                    : rc == SQLITE_DONE ? PB_QS_NONE
-                                        : pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
-    return qs;
-}
-
 /* PB_QS_ONE when every list of the campaign is its account's, NONE when one is not. */
 static enum pb_qs
 lists_owned(struct pb_sqlite_conn *c, const struct pb_campaign *cp)
@@ -198,7 +237,7 @@ lists_owned(struct pb_sqlite_conn *c, const struct pb_campaign *cp)
     for (int i = 0; i < cp->list_count; i++) {
         sqlite3_bind_text(st, 1, cp->account_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, cp->list_ids[i], -1, SQLITE_STATIC);
-        if ((qs = step_exists(c, st, "campaign list check")) != PB_QS_ONE)
+        if ((qs = pb_sqlite_exists(c, st, "campaign list check")) != PB_QS_ONE)
             return qs;
     }
     return PB_QS_ONE;
@@ -213,9 +252,8 @@ campaign_owned(struct pb_sqlite_conn *c, const char *account_id, const char *id)
         c, PB_SQ_CAMPAIGN_OWNED, "SELECT 1 FROM campaigns WHERE id = ?2 AND account_id = ?1", &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return step_exists(c, st, "campaign owned");
+    bind_campaign_key(st, account_id, id);
+    return pb_sqlite_exists(c, st, "campaign owned");
 }
 
 /* Writes the campaign's lists (checked already); a list named twice is written once. */
@@ -265,12 +303,7 @@ pb_sqlite_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campai
         return qs;
     sqlite3_bind_text(st, 1, cp->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, cp->account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cp->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, cp->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, cp->from_addr, -1, SQLITE_STATIC);
-    pb_sqlite_bind_opt_text(st, 6, cp->reply_to);
-    sqlite3_bind_text(st, 7, cp->html ? cp->html : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, cp->text ? cp->text : "", -1, SQLITE_STATIC);
+    bind_message(st, cp);
     sqlite3_bind_text(st, 9, cp->state[0] ? cp->state : "draft", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, cp->scheduled_at);
     sqlite3_bind_int(st, 11, cp->prepared ? 1 : 0);
@@ -281,12 +314,7 @@ pb_sqlite_campaign_insert(struct pb_conn *conn, const struct pb_campaign *campai
     sqlite3_bind_int64(st, 16, cp->updated_at);
     sqlite3_bind_int64(st, 17, cp->started_at);
     sqlite3_bind_int64(st, 18, cp->finished_at);
-    const struct pb_campaign_counters *k = &cp->counters;
-    const int64_t counters[] = {k->recipients,   k->sent,         k->deferred,    k->failed,
-                                k->bounced,      k->opens_unique, k->opens_total, k->clicks_unique,
-                                k->clicks_total, k->unsubscribes, k->reclaimed};
-    for (int i = 0; i < (int)(sizeof(counters) / sizeof(counters[0])); i++)
-        sqlite3_bind_int64(st, 19 + i, counters[i]);
+    bind_counters(st, 19, &cp->counters);
     if ((qs = pb_sqlite_step_change(c, st, "campaign insert")) != PB_QS_ONE)
         return qs < 0 ? qs : PB_QS_HARD_ERROR;
     if ((qs = lists_write(c, cp)) < 0)
@@ -315,14 +343,8 @@ pb_sqlite_campaign_update(struct pb_conn *conn, const struct pb_campaign *campai
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, cp->account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, cp->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cp->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, cp->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, cp->from_addr, -1, SQLITE_STATIC);
-    pb_sqlite_bind_opt_text(st, 6, cp->reply_to);
-    sqlite3_bind_text(st, 7, cp->html ? cp->html : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, cp->text ? cp->text : "", -1, SQLITE_STATIC);
+    bind_campaign_key(st, cp->account_id, cp->id);
+    bind_message(st, cp);
     sqlite3_bind_int(st, 9, cp->rate_per_minute);
     sqlite3_bind_int64(st, 10, cp->updated_at);
     if ((qs = pb_sqlite_step_change(c, st, "campaign update")) != PB_QS_ONE)
@@ -359,15 +381,9 @@ pb_sqlite_campaign_get(struct pb_conn *conn, const char *account_id, const char 
                                &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_campaign(st, bodies, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, "campaign get");
-    pb_sqlite_done(st);
-    return qs;
+    bind_campaign_key(st, account_id, id);
+    return pb_sqlite_get_one(c, st, bodies ? read_campaign_bodies : read_campaign, out,
+                             "campaign get");
 }
 
 enum pb_qs
@@ -400,8 +416,7 @@ pb_sqlite_campaign_delete(struct pb_conn *conn, const char *account_id, const ch
         c, PB_SQ_CAMPAIGN_DELETE, "DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2", &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, id);
     return pb_sqlite_step_change(c, st, "campaign delete");
 }
 
@@ -430,8 +445,7 @@ pb_sqlite_campaign_transition(struct pb_conn *conn, const char *account_id, cons
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, id);
     sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
@@ -451,8 +465,7 @@ pb_sqlite_campaign_set_prepared(struct pb_conn *conn, const char *account_id, co
         "UPDATE campaigns SET prepared = 1 WHERE account_id = ?1 AND id = ?2", &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, id);
     return pb_sqlite_step_change(c, st, "campaign set prepared");
 }
 
@@ -508,14 +521,8 @@ pb_sqlite_campaign_counters_add(struct pb_conn *conn, const char *account_id, co
                           &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    const int64_t d[] = {delta->recipients,   delta->sent,          delta->deferred,
-                         delta->failed,       delta->bounced,       delta->opens_unique,
-                         delta->opens_total,  delta->clicks_unique, delta->clicks_total,
-                         delta->unsubscribes, delta->reclaimed};
-    for (int i = 0; i < (int)(sizeof(d) / sizeof(d[0])); i++)
-        sqlite3_bind_int64(st, 3 + i, d[i]);
+    bind_campaign_key(st, account_id, id);
+    bind_counters(st, 3, delta);
     return pb_sqlite_step_change(c, st, "campaign counters add");
 }
 
@@ -553,8 +560,7 @@ pb_sqlite_link_replace(struct pb_conn *conn, const char *account_id, const char 
     if (qs < 0)
         return qs;
     for (int i = 0; i < n; i++) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+        bind_campaign_key(st, account_id, campaign_id);
         sqlite3_bind_int(st, 3, i);
         sqlite3_bind_text(st, 4, urls[i], -1, SQLITE_STATIC);
         if ((qs = pb_sqlite_step_change(c, st, "link insert")) < 0)
@@ -563,10 +569,14 @@ pb_sqlite_link_replace(struct pb_conn *conn, const char *account_id, const char 
     return pb_sqlite_rows(n);
 }
 
-/* Fills `out` from a row of (n, url, clicks_unique, clicks_total). */
+/* The columns read_link() expects, in its order. */
+#define LINK_COLUMNS "n, url, clicks_unique, clicks_total"
+
+/* Fills a struct pb_campaign_link from a row of LINK_COLUMNS. */
 static bool
-read_link(sqlite3_stmt *st, struct pb_campaign_link *out)
+read_link(sqlite3_stmt *st, void *dst)
 {
+    struct pb_campaign_link *out = dst;
     out->n = sqlite3_column_int(st, 0);
     bool ok = pb_sqlite_column_text(st, 1, out->url, sizeof(out->url));
     out->clicks_unique = sqlite3_column_int64(st, 2);
@@ -583,26 +593,18 @@ pb_sqlite_link_list(struct pb_conn *conn, const char *account_id, const char *ca
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_LINK_LIST,
-                                      "SELECT n, url, clicks_unique, clicks_total"
-                                      " FROM campaign_links WHERE campaign_id = ?2"
-                                      " AND account_id = ?1 ORDER BY n",
+                                      "SELECT " LINK_COLUMNS " FROM campaign_links"
+                                      " WHERE campaign_id = ?2 AND account_id = ?1 ORDER BY n",
                                       &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    bind_campaign_key(st, account_id, campaign_id);
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "link list"); n++) {
         struct pb_campaign_link link;
-        if (!read_link(st, &link)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_link(st, &link))
+            return pb_sqlite_bad_row(st);
         cb(cls, &link);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "link list");
-    pb_sqlite_done(st);
     return qs;
 }
 
@@ -613,22 +615,14 @@ pb_sqlite_link_get(struct pb_conn *conn, const char *account_id, const char *cam
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_LINK_GET,
-                                      "SELECT n, url, clicks_unique, clicks_total"
-                                      " FROM campaign_links WHERE campaign_id = ?2 AND n = ?3"
-                                      " AND account_id = ?1",
+                                      "SELECT " LINK_COLUMNS " FROM campaign_links"
+                                      " WHERE campaign_id = ?2 AND n = ?3 AND account_id = ?1",
                                       &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_int(st, 3, n);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_link(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, "link get");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_link, out, "link get");
 }
 
 enum pb_qs
@@ -644,8 +638,7 @@ pb_sqlite_link_counters_add(struct pb_conn *conn, const char *account_id, const 
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_int(st, 3, n);
     sqlite3_bind_int64(st, 4, unique);
     sqlite3_bind_int64(st, 5, total);
@@ -685,9 +678,11 @@ step_id(struct pb_sqlite_conn *c, sqlite3_stmt *st, char out[PB_ID_LEN + 1], con
     " r.lease_owner, r.lease_until, r.error, r.sent_at, r.opens, r.first_open_at, r.clicks,"       \
     " r.unsubscribed_at"
 
+/* Fills a struct pb_recipient from a row of RECIPIENT_COLUMNS (`reclaimed` false). */
 static bool
-read_recipient(sqlite3_stmt *st, struct pb_recipient *out)
+read_recipient(sqlite3_stmt *st, void *dst)
 {
+    struct pb_recipient *out = dst;
     memset(out, 0, sizeof(*out));
     bool ok = pb_sqlite_column_text(st, 0, out->account_id, sizeof(out->account_id));
     ok = pb_sqlite_column_text(st, 1, out->campaign_id, sizeof(out->campaign_id)) && ok;
@@ -740,8 +735,7 @@ pb_sqlite_recipient_snapshot(struct pb_conn *conn, const char *account_id, const
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, limit - 1);
     if ((qs = step_id(c, st, bound, "snapshot bound")) < 0)
@@ -761,8 +755,7 @@ pb_sqlite_recipient_snapshot(struct pb_conn *conn, const char *account_id, const
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, bound, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, limit);
@@ -787,8 +780,7 @@ pb_sqlite_recipient_snapshot(struct pb_conn *conn, const char *account_id, const
         " ORDER BY m.contact_id ON CONFLICT (campaign_id, contact_id) DO NOTHING",
         &st);
     if (qs >= 0) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+        bind_campaign_key(st, account_id, campaign_id);
         sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, last, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
@@ -844,8 +836,7 @@ pb_sqlite_recipient_claim(struct pb_conn *conn, const char *account_id, const ch
         pb_error("sqlite: recipient claim: out of memory for %d rows", limit);
         return PB_QS_HARD_ERROR;
     }
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int(st, 4, limit);
     /* Read whole before any is leased: updating them would move them in the index walked. */
@@ -936,9 +927,7 @@ pb_sqlite_recipient_finish_many(struct pb_conn *conn, const char *account_id,
     int count = 0;
     for (int i = 0; i < n; i++) {
         const struct pb_recipient_outcome *o = &outcomes[i];
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, o->contact_id, -1, SQLITE_STATIC);
+        bind_recipient_key(st, account_id, campaign_id, o->contact_id);
         sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, o->state, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 6, o->attempts);
@@ -967,9 +956,8 @@ pb_sqlite_recipient_pending(struct pb_conn *conn, const char *account_id, const 
                           &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    return step_count(c, st, count, "recipient pending");
+    bind_campaign_key(st, account_id, campaign_id);
+    return step_int64(c, st, count, "recipient pending");
 }
 
 enum pb_qs
@@ -979,18 +967,22 @@ pb_sqlite_recipient_sent_since(struct pb_conn *conn, const char *account_id,
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     *count = 0;
-    /* state = 'sent': the others have sent_at 0, which a `since` of 0 would count. */
-    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_RECIPIENT_SENT_SINCE,
-                                      "SELECT count(*) FROM campaign_recipients WHERE"
-                                      " campaign_id = ?2 AND sent_at >= ?3 AND state = 'sent'"
-                                      " AND account_id = ?1",
-                                      &st);
+    /*
+     * state = 'sent': the others have sent_at 0, which a `since` of 0 would
+     * count. Two counts, so that each walks an index of its own.
+     */
+    enum pb_qs qs = pb_sqlite_prepare(
+        c, PB_SQ_RECIPIENT_SENT_SINCE,
+        "SELECT (SELECT count(*) FROM campaign_recipients WHERE"
+        "  campaign_id = ?2 AND sent_at >= ?3 AND state = 'sent' AND account_id = ?1)"
+        " + (SELECT count(*) FROM campaign_recipients WHERE"
+        "  campaign_id = ?2 AND state = 'sending' AND lease_until > ?3 AND account_id = ?1)",
+        &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+    bind_campaign_key(st, account_id, campaign_id);
     sqlite3_bind_int64(st, 3, since);
-    return step_count(c, st, count, "recipient sent since");
+    return step_int64(c, st, count, "recipient sent since");
 }
 
 enum pb_qs
@@ -1006,35 +998,8 @@ pb_sqlite_recipient_get(struct pb_conn *conn, const char *account_id, const char
                                       &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_recipient(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, "recipient get");
-    pb_sqlite_done(st);
-    return qs;
-}
-
-/*
- * Steps an UPDATE ... RETURNING of one counter: PB_QS_ONE with the counter
- * after the update in `*value`, NONE when no row matched.
- */
-static enum pb_qs
-step_returning(struct pb_sqlite_conn *c, sqlite3_stmt *st, int64_t *value, const char *what)
-{
-    enum pb_qs qs;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_int64(st, 0);
-        qs = PB_QS_ONE;
-    } else {
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, what);
-    }
-    pb_sqlite_done(st);
-    return qs;
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
+    return pb_sqlite_get_one(c, st, read_recipient, out, "recipient get");
 }
 
 enum pb_qs
@@ -1053,12 +1018,10 @@ pb_sqlite_recipient_open(struct pb_conn *conn, const char *account_id, const cha
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
     sqlite3_bind_int64(st, 4, now);
     int64_t opens = 0;
-    if ((qs = step_returning(c, st, &opens, "recipient open")) == PB_QS_ONE)
+    if ((qs = step_int64(c, st, &opens, "recipient open")) == PB_QS_ONE)
         *first = opens == 1;
     return qs;
 }
@@ -1079,11 +1042,9 @@ pb_sqlite_recipient_click(struct pb_conn *conn, const char *account_id, const ch
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
     int64_t clicks = 0;
-    if ((qs = step_returning(c, st, &clicks, "recipient click")) != PB_QS_ONE)
+    if ((qs = step_int64(c, st, &clicks, "recipient click")) != PB_QS_ONE)
         return qs;
 
     qs = pb_sqlite_prepare(c, PB_SQ_RECIPIENT_CLICK_LINK,
@@ -1094,13 +1055,11 @@ pb_sqlite_recipient_click(struct pb_conn *conn, const char *account_id, const ch
                            &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
     sqlite3_bind_int(st, 4, n);
     sqlite3_bind_int64(st, 5, now);
     int64_t link_clicks = 0;
-    if ((qs = step_returning(c, st, &link_clicks, "recipient click link")) != PB_QS_ONE)
+    if ((qs = step_int64(c, st, &link_clicks, "recipient click link")) != PB_QS_ONE)
         return qs < 0 ? qs : PB_QS_HARD_ERROR;
     *first_any = clicks == 1;
     *first_link = link_clicks == 1;
@@ -1122,9 +1081,7 @@ pb_sqlite_recipient_unsubscribed(struct pb_conn *conn, const char *account_id,
         &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
     sqlite3_bind_int64(st, 4, now);
     if ((qs = pb_sqlite_step_change(c, st, "recipient unsubscribed")) != PB_QS_NONE) {
         *first = qs == PB_QS_ONE;
@@ -1137,10 +1094,8 @@ pb_sqlite_recipient_unsubscribed(struct pb_conn *conn, const char *account_id,
                            &st);
     if (qs < 0)
         return qs;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, contact_id, -1, SQLITE_STATIC);
-    return step_exists(c, st, "recipient exists");
+    bind_recipient_key(st, account_id, campaign_id, contact_id);
+    return pb_sqlite_exists(c, st, "recipient exists");
 }
 
 enum pb_qs
@@ -1160,20 +1115,14 @@ pb_sqlite_recipient_list_for_contact(struct pb_conn *conn, const char *account_i
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, contact_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "recipient list for contact"); n++) {
         struct pb_recipient r;
         char name[PB_LABEL_MAX + 1];
         if (!read_recipient(st, &r) || !pb_sqlite_column_text(st, 14, name, sizeof(name))) {
             pb_error("sqlite: a received campaign does not fit its struct");
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
+            return pb_sqlite_bad_row(st);
         }
         cb(cls, &r, name);
-        n++;
     }
-    qs =
-        rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "recipient list for contact");
-    pb_sqlite_done(st);
     return qs;
 }

@@ -20,12 +20,7 @@ evidence_owned(struct pb_sqlite_conn *c, const char *account_id, const char *id)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    qs = rc == SQLITE_ROW    ? PB_QS_ONE
-         : rc == SQLITE_DONE ? PB_QS_NONE
-                             : pb_sqlite_fail(c, rc, "statement evidence check");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_exists(c, st, "statement evidence check");
 }
 
 enum pb_qs
@@ -294,20 +289,14 @@ static enum pb_qs
 each_event(struct pb_sqlite_conn *c, sqlite3_stmt *st, bool with_personal, pb_consent_event_cb cb,
            void *cls, const char *what)
 {
-    int rc, n = 0;
     enum pb_qs qs;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, what); n++) {
         struct pb_consent_event ev = {0};
         struct pb_consent_personal personal = {0};
-        if (!read_event(st, &ev, with_personal ? &personal : NULL)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_event(st, &ev, with_personal ? &personal : NULL))
+            return pb_sqlite_bad_row(st);
         cb(cls, &ev, with_personal ? &personal : NULL);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
     return qs;
 }
 

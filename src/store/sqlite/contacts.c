@@ -46,8 +46,9 @@ pb_sqlite_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
     " c.updated_at, c.suppressed_at"
 
 static bool
-read_contact(sqlite3_stmt *st, struct pb_contact *out)
+read_contact(sqlite3_stmt *st, void *dst)
 {
+    struct pb_contact *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_sqlite_column_blob(st, 2, out->email_sealed, sizeof(out->email_sealed),
@@ -66,22 +67,6 @@ read_contact(sqlite3_stmt *st, struct pb_contact *out)
     return ok;
 }
 
-/* Runs a statement selecting at most one contact (its key already bound). */
-static enum pb_qs
-get_one(struct pb_sqlite_conn *c, sqlite3_stmt *st, struct pb_contact *out, const char *what)
-{
-    enum pb_qs qs;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_contact(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
-    return qs;
-}
-
 enum pb_qs
 pb_sqlite_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
                       struct pb_contact *out)
@@ -96,7 +81,7 @@ pb_sqlite_contact_get(struct pb_conn *conn, const char *account_id, const char *
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return get_one(c, st, out, "contact get");
+    return pb_sqlite_get_one(c, st, read_contact, out, "contact get");
 }
 
 enum pb_qs
@@ -115,7 +100,7 @@ pb_sqlite_contact_get_by_bidx(struct pb_conn *conn, const char *account_id,
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     pb_sqlite_bind_blob(st, 2, bidx, bidx_len);
-    return get_one(c, st, out, "contact get by bidx");
+    return pb_sqlite_get_one(c, st, read_contact, out, "contact get by bidx");
 }
 
 enum pb_qs
@@ -146,18 +131,12 @@ pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char 
     sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
     if (in_list)
         sqlite3_bind_text(st, 4, list_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "contact list"); n++) {
         struct pb_contact contact = {0};
-        if (!read_contact(st, &contact)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_contact(st, &contact))
+            return pb_sqlite_bad_row(st);
         cb(cls, &contact);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "contact list");
-    pb_sqlite_done(st);
     return qs;
 }
 

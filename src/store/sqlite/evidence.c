@@ -34,8 +34,9 @@ pb_sqlite_evidence_insert(struct pb_conn *conn, const struct pb_evidence *eviden
 #define EVIDENCE_COLUMNS "id, account_id, sha256, type, size, created_at"
 
 static bool
-read_evidence(sqlite3_stmt *st, struct pb_evidence *out)
+read_evidence(sqlite3_stmt *st, void *dst)
 {
+    struct pb_evidence *out = dst;
     size_t sha_len = 0;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
@@ -107,13 +108,5 @@ pb_sqlite_evidence_get_by_sha(struct pb_conn *conn, const char *account_id,
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, sha256, PB_SHA256_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_evidence(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "evidence get by sha");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_evidence, out, "evidence get by sha");
 }

@@ -27,8 +27,9 @@ pb_sqlite_field_insert(struct pb_conn *conn, const struct pb_field *field)
 #define FIELD_COLUMNS "account_id, key, label, type, sensitive, created_at"
 
 static bool
-read_field(sqlite3_stmt *st, struct pb_field *out)
+read_field(sqlite3_stmt *st, void *dst)
 {
+    struct pb_field *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->account_id, sizeof(out->account_id));
     ok = pb_sqlite_column_text(st, 1, out->key, sizeof(out->key)) && ok;
     ok = pb_sqlite_column_text(st, 2, out->label, sizeof(out->label)) && ok;
@@ -54,15 +55,7 @@ pb_sqlite_field_get(struct pb_conn *conn, const char *account_id, const char *ke
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_field(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "field get");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_field, out, "field get");
 }
 
 enum pb_qs
@@ -77,18 +70,12 @@ pb_sqlite_field_list(struct pb_conn *conn, const char *account_id, pb_field_cb c
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "field list"); n++) {
         struct pb_field field = {0};
-        if (!read_field(st, &field)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_field(st, &field))
+            return pb_sqlite_bad_row(st);
         cb(cls, &field);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "field list");
-    pb_sqlite_done(st);
     return qs;
 }
 
@@ -207,19 +194,13 @@ static enum pb_qs
 each_value(struct pb_sqlite_conn *c, sqlite3_stmt *st, pb_contact_value_cb cb, void *cls,
            const char *what)
 {
-    int rc, n = 0;
     enum pb_qs qs;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, what); n++) {
         struct pb_contact_value value = {0};
-        if (!read_value(st, &value)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_value(st, &value))
+            return pb_sqlite_bad_row(st);
         cb(cls, &value);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
     return qs;
 }
 

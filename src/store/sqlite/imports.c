@@ -297,11 +297,7 @@ pb_sqlite_membership_subscribe_many(struct pb_conn *conn, const char *account_id
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, list_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    qs = rc == SQLITE_ROW    ? PB_QS_ONE
-         : rc == SQLITE_DONE ? PB_QS_NONE
-                             : pb_sqlite_fail(c, rc, "membership subscribe list check");
-    pb_sqlite_done(st);
+    qs = pb_sqlite_exists(c, st, "membership subscribe list check");
     if (qs <= 0)
         return qs;
 
@@ -544,19 +540,14 @@ pb_sqlite_import_reject_list(struct pb_conn *conn, const char *account_id, const
     sqlite3_bind_text(st, 2, import_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, after_line);
     sqlite3_bind_int(st, 4, limit < 0 ? 0 : limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "import reject list"); n++) {
         struct pb_import_reject r;
         r.line = sqlite3_column_int64(st, 0);
         if (!pb_sqlite_column_text(st, 1, r.reason, sizeof(r.reason))) {
             pb_error("sqlite: an import_rejects row does not fit its struct");
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
+            return pb_sqlite_bad_row(st);
         }
         cb(cls, &r);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "import reject list");
-    pb_sqlite_done(st);
     return qs;
 }

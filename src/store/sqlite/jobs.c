@@ -12,8 +12,9 @@
 
 /* Fills `out` from a row of JOB_COLUMNS; false when a value does not fit. */
 static bool
-read_job(sqlite3_stmt *st, struct pb_job *out)
+read_job(sqlite3_stmt *st, void *dst)
 {
+    struct pb_job *out = dst;
     memset(out, 0, sizeof(*out));
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
@@ -32,22 +33,6 @@ read_job(sqlite3_stmt *st, struct pb_job *out)
     if (!ok)
         pb_error("sqlite: a jobs row does not fit its struct");
     return ok;
-}
-
-/* Steps a statement that selects at most one job into `out`. */
-static enum pb_qs
-step_job(struct pb_sqlite_conn *c, sqlite3_stmt *st, struct pb_job *out, const char *what)
-{
-    enum pb_qs qs;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_job(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
-    return qs;
 }
 
 enum pb_qs
@@ -91,7 +76,7 @@ pb_sqlite_job_get(struct pb_conn *conn, const char *account_id, const char *id, 
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return step_job(c, st, out, "job get");
+    return pb_sqlite_get_one(c, st, read_job, out, "job get");
 }
 
 /* Sets the job in `out` (just selected as claimable) running under `owner`, and `out` with it. */
@@ -139,7 +124,7 @@ pb_sqlite_job_claim(struct pb_conn *conn, int64_t now, const char *owner, int64_
         return qs;
     sqlite3_bind_int64(st, 1, now);
     pb_sqlite_bind_opt_text(st, 2, kinds);
-    if ((qs = step_job(c, st, out, "job claim")) != PB_QS_ONE)
+    if ((qs = pb_sqlite_get_one(c, st, read_job, out, "job claim")) != PB_QS_ONE)
         return qs;
     return lease(c, now, owner, lease_until, out);
 }
@@ -162,7 +147,7 @@ pb_sqlite_job_claim_id(struct pb_conn *conn, int64_t now, const char *account_id
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    if ((qs = step_job(c, st, out, "job claim id")) != PB_QS_ONE)
+    if ((qs = pb_sqlite_get_one(c, st, read_job, out, "job claim id")) != PB_QS_ONE)
         return qs;
     return lease(c, now, owner, lease_until, out);
 }

@@ -29,8 +29,9 @@ pb_sqlite_list_insert(struct pb_conn *conn, const struct pb_list *list)
 #define LIST_COLUMNS "id, account_id, name, description, public, member_count, created_at"
 
 static bool
-read_list(sqlite3_stmt *st, struct pb_list *out)
+read_list(sqlite3_stmt *st, void *dst)
 {
+    struct pb_list *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_sqlite_column_text(st, 2, out->name, sizeof(out->name)) && ok;
@@ -57,15 +58,7 @@ pb_sqlite_list_get(struct pb_conn *conn, const char *account_id, const char *id,
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_list(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "list get");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_list, out, "list get");
 }
 
 enum pb_qs
@@ -83,18 +76,12 @@ pb_sqlite_list_list(struct pb_conn *conn, const char *account_id, const char *af
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, after_id ? after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "list list"); n++) {
         struct pb_list list = {0};
-        if (!read_list(st, &list)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_list(st, &list))
+            return pb_sqlite_bad_row(st);
         cb(cls, &list);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "list list");
-    pb_sqlite_done(st);
     return qs;
 }
 
@@ -216,8 +203,7 @@ pb_sqlite_membership_list_for_contact(struct pb_conn *conn, const char *account_
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, contact_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "membership list"); n++) {
         struct pb_membership m = {0};
         bool ok = pb_sqlite_column_text(st, 0, m.account_id, sizeof(m.account_id));
         ok = pb_sqlite_column_text(st, 1, m.list_id, sizeof(m.list_id)) && ok;
@@ -227,13 +213,9 @@ pb_sqlite_membership_list_for_contact(struct pb_conn *conn, const char *account_
         m.since = sqlite3_column_int64(st, 5);
         if (!ok) {
             pb_error("sqlite: a memberships row does not fit its struct");
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
+            return pb_sqlite_bad_row(st);
         }
         cb(cls, &m);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "membership list");
-    pb_sqlite_done(st);
     return qs;
 }

@@ -22,8 +22,9 @@ pb_sqlite_region_insert(struct pb_conn *conn, const struct pb_region *region)
 
 /* Fills `out` from a row of (name, url, created_at). */
 static bool
-read_region(sqlite3_stmt *st, struct pb_region *out)
+read_region(sqlite3_stmt *st, void *dst)
 {
+    struct pb_region *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->name, sizeof(out->name));
     ok = pb_sqlite_column_text(st, 1, out->url, sizeof(out->url)) && ok;
     out->created_at = sqlite3_column_int64(st, 2);
@@ -42,15 +43,7 @@ pb_sqlite_region_get(struct pb_conn *conn, const char *name, struct pb_region *o
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_region(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, "region get");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_region, out, "region get");
 }
 
 enum pb_qs
@@ -62,20 +55,11 @@ pb_sqlite_region_list(struct pb_conn *conn, pb_region_cb cb, void *cls)
         c, PB_SQ_REGION_LIST, "SELECT name, url, created_at FROM regions ORDER BY name", &st);
     if (qs < 0)
         return qs;
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "region list"); n++) {
         struct pb_region region = {0};
-        if (!read_region(st, &region)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_region(st, &region))
+            return pb_sqlite_bad_row(st);
         cb(cls, &region);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? (n == 0   ? PB_QS_NONE
-                              : n == 1 ? PB_QS_ONE
-                                       : PB_QS_N)
-                           : pb_sqlite_fail(c, rc, "region list");
-    pb_sqlite_done(st);
     return qs;
 }

@@ -44,6 +44,28 @@ pb_sqlite_relay_put(struct pb_conn *conn, const struct pb_smtp_relay *relay)
     return pb_sqlite_step_change(c, st, "relay put");
 }
 
+/* Fills a struct pb_smtp_relay from a row of smtp_relays (the columns of relay_get). */
+static bool
+read_relay(sqlite3_stmt *st, void *dst)
+{
+    struct pb_smtp_relay *out = dst;
+    memset(out, 0, sizeof(*out));
+    bool ok = pb_sqlite_column_text(st, 0, out->account_id, sizeof(out->account_id));
+    ok = pb_sqlite_column_text(st, 1, out->host, sizeof(out->host)) && ok;
+    out->port = sqlite3_column_int(st, 2);
+    ok = pb_sqlite_column_text(st, 3, out->tls, sizeof(out->tls)) && ok;
+    ok = pb_sqlite_column_opt_text(st, 4, out->username, sizeof(out->username)) && ok;
+    ok = pb_sqlite_column_blob(st, 5, out->password_sealed, sizeof(out->password_sealed),
+                               &out->password_sealed_len) &&
+         ok;
+    out->max_connections = sqlite3_column_int(st, 6);
+    out->rate_per_second = sqlite3_column_int(st, 7);
+    out->updated_at = sqlite3_column_int64(st, 8);
+    if (!ok)
+        pb_error("sqlite: an smtp_relays row does not fit its struct");
+    return ok;
+}
+
 enum pb_qs
 pb_sqlite_relay_get(struct pb_conn *conn, const char *account_id, struct pb_smtp_relay *out)
 {
@@ -57,28 +79,7 @@ pb_sqlite_relay_get(struct pb_conn *conn, const char *account_id, struct pb_smtp
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        bool ok = pb_sqlite_column_text(st, 0, out->account_id, sizeof(out->account_id));
-        ok = pb_sqlite_column_text(st, 1, out->host, sizeof(out->host)) && ok;
-        out->port = sqlite3_column_int(st, 2);
-        ok = pb_sqlite_column_text(st, 3, out->tls, sizeof(out->tls)) && ok;
-        ok = pb_sqlite_column_opt_text(st, 4, out->username, sizeof(out->username)) && ok;
-        ok = pb_sqlite_column_blob(st, 5, out->password_sealed, sizeof(out->password_sealed),
-                                   &out->password_sealed_len) &&
-             ok;
-        out->max_connections = sqlite3_column_int(st, 6);
-        out->rate_per_second = sqlite3_column_int(st, 7);
-        out->updated_at = sqlite3_column_int64(st, 8);
-        if (!ok)
-            pb_error("sqlite: an smtp_relays row does not fit its struct");
-        qs = ok ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    } else {
-        qs = rc == SQLITE_DONE ? PB_QS_NONE : pb_sqlite_fail(c, rc, "relay get");
-    }
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_get_one(c, st, read_relay, out, "relay get");
 }
 
 /* ---- DKIM keys ---- */
@@ -113,6 +114,25 @@ pb_sqlite_dkim_put(struct pb_conn *conn, const struct pb_dkim_row *key)
     return pb_sqlite_step_change(c, st, "dkim put");
 }
 
+/* Fills `out` from a row of dkim_keys (the columns of dkim_list). */
+static bool
+read_dkim(sqlite3_stmt *st, struct pb_dkim_row *out)
+{
+    memset(out, 0, sizeof(*out));
+    bool ok = pb_sqlite_column_text(st, 0, out->account_id, sizeof(out->account_id));
+    ok = pb_sqlite_column_text(st, 1, out->domain, sizeof(out->domain)) && ok;
+    ok = pb_sqlite_column_text(st, 2, out->selector, sizeof(out->selector)) && ok;
+    ok = pb_sqlite_column_text(st, 3, out->algorithm, sizeof(out->algorithm)) && ok;
+    ok = pb_sqlite_column_blob(st, 4, out->private_sealed, sizeof(out->private_sealed),
+                               &out->private_sealed_len) &&
+         ok;
+    ok = pb_sqlite_column_text(st, 5, out->public_key, sizeof(out->public_key)) && ok;
+    out->created_at = sqlite3_column_int64(st, 6);
+    if (!ok)
+        pb_error("sqlite: a dkim_keys row does not fit its struct");
+    return ok;
+}
+
 enum pb_qs
 pb_sqlite_dkim_list(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb, void *cls)
 {
@@ -127,29 +147,12 @@ pb_sqlite_dkim_list(struct pb_conn *conn, const char *account_id, pb_dkim_cb cb,
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "dkim list"); n++) {
         struct pb_dkim_row key;
-        memset(&key, 0, sizeof(key));
-        bool ok = pb_sqlite_column_text(st, 0, key.account_id, sizeof(key.account_id));
-        ok = pb_sqlite_column_text(st, 1, key.domain, sizeof(key.domain)) && ok;
-        ok = pb_sqlite_column_text(st, 2, key.selector, sizeof(key.selector)) && ok;
-        ok = pb_sqlite_column_text(st, 3, key.algorithm, sizeof(key.algorithm)) && ok;
-        ok = pb_sqlite_column_blob(st, 4, key.private_sealed, sizeof(key.private_sealed),
-                                   &key.private_sealed_len) &&
-             ok;
-        ok = pb_sqlite_column_text(st, 5, key.public_key, sizeof(key.public_key)) && ok;
-        key.created_at = sqlite3_column_int64(st, 6);
-        if (!ok) {
-            pb_error("sqlite: a dkim_keys row does not fit its struct");
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_dkim(st, &key))
+            return pb_sqlite_bad_row(st);
         cb(cls, &key);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "dkim list");
-    pb_sqlite_done(st);
     return qs;
 }
 
@@ -206,10 +209,5 @@ pb_sqlite_suppression_exists(struct pb_conn *conn, const char *account_id,
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, hash, PB_HASH_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    qs = rc == SQLITE_ROW    ? PB_QS_ONE
-         : rc == SQLITE_DONE ? PB_QS_NONE
-                             : pb_sqlite_fail(c, rc, "suppression exists");
-    pb_sqlite_done(st);
-    return qs;
+    return pb_sqlite_exists(c, st, "suppression exists");
 }

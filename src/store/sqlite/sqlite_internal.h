@@ -240,6 +240,74 @@ pb_sqlite_rows(int n)
     return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
 }
 
+/* Reads the current row of `st` into `dst` (a struct); false, logged, when it does not fit. */
+typedef bool (*pb_sqlite_read_fn)(sqlite3_stmt *st, void *dst);
+
+/*
+ * Steps a statement selecting at most one row (its parameters bound) and
+ * reads it into `dst` with `read`: PB_QS_ONE, NONE when there is no row, or
+ * an error (HARD when the row does not fit). The statement is reset.
+ */
+static inline enum pb_qs
+pb_sqlite_get_one(struct pb_sqlite_conn *c, sqlite3_stmt *st, pb_sqlite_read_fn read, void *dst,
+                  const char *what)
+{
+    enum pb_qs qs;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        qs = read(st, dst) ? PB_QS_ONE : PB_QS_HARD_ERROR;
+    else if (rc == SQLITE_DONE)
+        qs = PB_QS_NONE;
+    else
+        qs = pb_sqlite_fail(c, rc, what);
+    pb_sqlite_done(st);
+    return qs;
+}
+
+/*
+ * Steps to the next row of a statement selecting many: true with that row
+ * to read. At the end, or on an error, false with the statement reset and
+ * `*qs` the answer: NONE, ONE or N from the `n` rows read before, or the
+ * error. A loop over the rows:
+ *
+ *     for (int n = 0; pb_sqlite_next(c, st, n, &qs, what); n++) {
+ *         if (!read_x(st, &x))
+ *             return pb_sqlite_bad_row(st);
+ *         cb(cls, &x);
+ *     }
+ *     return qs;
+ */
+static inline bool
+pb_sqlite_next(struct pb_sqlite_conn *c, sqlite3_stmt *st, int n, enum pb_qs *qs, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return true;
+    *qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, what);
+    pb_sqlite_done(st);
+    return false;
+}
+
+/* Leaves a statement whose row did not fit its struct (its reader said so): reset, HARD. */
+static inline enum pb_qs
+pb_sqlite_bad_row(sqlite3_stmt *st)
+{
+    pb_sqlite_done(st);
+    return PB_QS_HARD_ERROR;
+}
+
+/* Steps a statement (its parameters bound): PB_QS_ONE when it finds a row, NONE when not. */
+static inline enum pb_qs
+pb_sqlite_exists(struct pb_sqlite_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    enum pb_qs qs = rc == SQLITE_ROW    ? PB_QS_ONE
+                    : rc == SQLITE_DONE ? PB_QS_NONE
+                                        : pb_sqlite_fail(c, rc, what);
+    pb_sqlite_done(st);
+    return qs;
+}
+
 /* migrations.c */
 enum pb_err
 pb_sqlite_migrate(struct pb_conn *conn, int *from, int *to, char why[PB_WHY_MAX]);

@@ -40,8 +40,9 @@ pb_sqlite_user_insert(struct pb_conn *conn, const struct pb_user *user)
 
 /* Fills `out` from a row of USER_COLUMNS. */
 static bool
-read_user(sqlite3_stmt *st, struct pb_user *out)
+read_user(sqlite3_stmt *st, void *dst)
 {
+    struct pb_user *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
     ok = pb_sqlite_column_text(st, 1, out->account_id, sizeof(out->account_id)) && ok;
     ok = pb_sqlite_column_text(st, 2, out->email, sizeof(out->email)) && ok;
@@ -58,22 +59,6 @@ read_user(sqlite3_stmt *st, struct pb_user *out)
     return ok;
 }
 
-/* Runs a statement that selects at most one user (its key already bound). */
-static enum pb_qs
-get_one(struct pb_sqlite_conn *c, sqlite3_stmt *st, struct pb_user *out, const char *what)
-{
-    enum pb_qs qs;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        qs = read_user(st, out) ? PB_QS_ONE : PB_QS_HARD_ERROR;
-    else if (rc == SQLITE_DONE)
-        qs = PB_QS_NONE;
-    else
-        qs = pb_sqlite_fail(c, rc, what);
-    pb_sqlite_done(st);
-    return qs;
-}
-
 enum pb_qs
 pb_sqlite_user_get(struct pb_conn *conn, const char *id, struct pb_user *out)
 {
@@ -84,7 +69,7 @@ pb_sqlite_user_get(struct pb_conn *conn, const char *id, struct pb_user *out)
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    return get_one(c, st, out, "user get");
+    return pb_sqlite_get_one(c, st, read_user, out, "user get");
 }
 
 enum pb_qs
@@ -97,7 +82,7 @@ pb_sqlite_user_get_by_email(struct pb_conn *conn, const char *email, struct pb_u
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-    return get_one(c, st, out, "user get by email");
+    return pb_sqlite_get_one(c, st, read_user, out, "user get by email");
 }
 
 enum pb_qs
@@ -115,18 +100,12 @@ pb_sqlite_user_list(struct pb_conn *conn, const char *account_id, const char *af
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, after_id ? after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, limit < 0 ? 0 : limit);
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int n = 0; pb_sqlite_next(c, st, n, &qs, "user list"); n++) {
         struct pb_user user = {0};
-        if (!read_user(st, &user)) {
-            pb_sqlite_done(st);
-            return PB_QS_HARD_ERROR;
-        }
+        if (!read_user(st, &user))
+            return pb_sqlite_bad_row(st);
         cb(cls, &user);
-        n++;
     }
-    qs = rc == SQLITE_DONE ? pb_sqlite_rows(n) : pb_sqlite_fail(c, rc, "user list");
-    pb_sqlite_done(st);
     return qs;
 }
 
