@@ -122,7 +122,8 @@ pb_consent_resolve_tx(struct pb_tx *tx, const char *account_id, const struct pb_
         return pb_tx_abort(tx, PB_ERR_INVALID);
     }
     if (in->description == NULL || !pb_str_clean_utf8(in->description, PB_DESCRIPTION_MAX) ||
-        pb_str_utf8_chars(in->description) == 0 || pb_str_utf8_chars(in->description) > DESCRIPTION_CHARS) {
+        pb_str_utf8_chars(in->description) == 0 ||
+        pb_str_utf8_chars(in->description) > DESCRIPTION_CHARS) {
         *field = "consent.description";
         return pb_tx_abort(tx, PB_ERR_INVALID);
     }

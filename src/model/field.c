@@ -45,8 +45,8 @@ valid_key(const char *key, char why[PB_WHY_MAX])
 static bool
 valid_label(const char *label)
 {
-    return label != NULL && pb_str_clean_utf8(label, PB_LABEL_MAX) && pb_str_utf8_chars(label) >= 1 &&
-           pb_str_utf8_chars(label) <= LABEL_CHARS;
+    return label != NULL && pb_str_clean_utf8(label, PB_LABEL_MAX) &&
+           pb_str_utf8_chars(label) >= 1 && pb_str_utf8_chars(label) <= LABEL_CHARS;
 }
 
 static bool
