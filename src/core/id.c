@@ -1,6 +1,7 @@
 /* ULID ids and base64url tokens. */
 #include "core/id.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,14 +38,34 @@ pb_id_new(char out[PB_ID_LEN + 1])
     encode(raw, out);
 }
 
+/* The value of each Crockford digit, -1 for any other byte (ids are packed per message). */
+static signed char digit_value[256];
+
+static void
+digit_values_init(void)
+{
+    memset(digit_value, -1, sizeof(digit_value));
+    for (int i = 0; i < 32; i++)
+        digit_value[(unsigned char)crockford[i]] = (signed char)i;
+}
+
 bool
 pb_id_pack(const char *id, unsigned char out[PB_ID_BYTES])
 {
-    if (!pb_id_valid(id))
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, digit_values_init);
+    if (id == NULL || id[0] > '7')
         return false;
     unsigned __int128 v = 0;
-    for (int i = 0; i < PB_ID_LEN; i++)
-        v = (v << 5) | (unsigned)(strchr(crockford, id[i]) - crockford);
+    int len = 0;
+    for (; len < PB_ID_LEN && id[len] != '\0'; len++) {
+        int d = digit_value[(unsigned char)id[len]];
+        if (d < 0)
+            return false;
+        v = (v << 5) | (unsigned)d;
+    }
+    if (len != PB_ID_LEN || id[len] != '\0')
+        return false;
     for (int i = PB_ID_BYTES - 1; i >= 0; i--) {
         out[i] = (unsigned char)(v & 0xff);
         v >>= 8;

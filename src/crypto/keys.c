@@ -153,12 +153,19 @@ pb_keys_mac_system(const struct pb_keys *keys, const char *domain, const void *d
                    unsigned char *out, size_t outlen)
 {
     crypto_generichash_state st;
-    crypto_generichash_init(&st, keys->master + PB_MASTER_KEY_BYTES, PB_MASTER_KEY_BYTES, outlen);
-    /* The domain with its terminating NUL, so that no domain is a prefix of another's input. */
-    crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+    pb_keys_mac_system_init(keys, domain, &st, outlen);
     crypto_generichash_update(&st, data, len);
     crypto_generichash_final(&st, out, outlen);
     sodium_memzero(&st, sizeof(st));
+}
+
+void
+pb_keys_mac_system_init(const struct pb_keys *keys, const char *domain,
+                        crypto_generichash_state *st, size_t outlen)
+{
+    crypto_generichash_init(st, keys->master + PB_MASTER_KEY_BYTES, PB_MASTER_KEY_BYTES, outlen);
+    /* The domain with its terminating NUL, so that no domain is a prefix of another's input. */
+    crypto_generichash_update(st, (const unsigned char *)domain, strlen(domain) + 1);
 }
 
 enum pb_err

@@ -59,6 +59,14 @@ pb_keys_mac_system(const struct pb_keys *keys, const char *domain, const void *d
                    unsigned char *out, size_t outlen);
 
 /*
+ * The same MAC with the key and `domain` absorbed into `st`, for a caller
+ * that makes many: copy `st`, update it with the data, finalise it.
+ */
+void
+pb_keys_mac_system_init(const struct pb_keys *keys, const char *domain,
+                        crypto_generichash_state *st, size_t outlen);
+
+/*
  * An account's data key (sealing sensitive values, TOTP seeds, SMTP
  * passwords, DKIM keys, evidence) and its derived blind-index key, in
  * guarded memory. The control store keeps the data key only wrapped

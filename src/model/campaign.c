@@ -578,7 +578,7 @@ pb_campaign_prepare_step(struct pb_app *app, struct pb_job *job, bool *finished,
         return PB_ERR_INVALID;
     }
     struct prepare_ctx p = {job->account_id, campaign_id, job->cursor, "", 0, false};
-    enum pb_err err = pb_tenant_tx(app, job->account_id, PB_TX_WRITE, prepare_tx, &p);
+    enum pb_err err = pb_tenant_tx(app, job->account_id, PB_TX_WRITE_LOCKED, prepare_tx, &p);
     json_decref(params);
     if (err != PB_ERR_OK)
         return err;

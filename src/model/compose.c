@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/strutil.h"
 #include "mail/mime.h"
 #include "model/account.h"
 #include "model/dkim_keys.h"
 #include "model/link_token.h"
+
+#define PIXEL "<img src=\"%s\" width=\"1\" height=\"1\" alt=\"\">"
 
 /* A message's parts are bounded by the bodies (1 MiB each) and their substitutions. */
 #define PART_MAX    (8u * 1024 * 1024)
@@ -48,6 +51,10 @@ pb_compose_init(struct pb_compose *c, struct pb_app *app, const struct pb_campai
     if (err != PB_ERR_OK)
         return err;
     c->tracking = pb_tracking_parse(account.tracking);
+    pb_link_signer_init(&c->signer, app->keys);
+    c->nclicks = pb_tpl_link_count(cc->html);
+    if (c->nclicks > 0 && (c->clicks = calloc((size_t)c->nclicks, sizeof(*c->clicks))) == NULL)
+        return PB_ERR_NOMEM;
     return pb_dkim_keys_load(app, cc->account_id, cc->from_domain, c->dkim, PB_COMPOSE_DKIM_MAX,
                              &c->ndkim);
 }
@@ -58,6 +65,14 @@ pb_compose_release(struct pb_compose *c)
     for (int i = 0; i < c->ndkim; i++)
         pb_dkim_key_free(c->dkim[i]);
     c->ndkim = 0;
+    for (int i = 0; i < c->nclicks && c->clicks != NULL; i++)
+        free(c->clicks[i]);
+    free(c->clicks);
+    c->clicks = NULL;
+    c->nclicks = 0;
+    free(c->pixel);
+    c->pixel = NULL;
+    pb_link_signer_wipe(&c->signer);
     /* The rendered parts held personal data: wipe them. */
     pb_buf_release(&c->subject, 1);
     pb_buf_release(&c->html, 1);
@@ -76,56 +91,56 @@ link(struct pb_compose *c, enum pb_link_kind kind, const char *contact_id, int n
     pb_strlcpy(t.campaign_id, c->cc->campaign_id, sizeof(t.campaign_id));
     pb_strlcpy(t.contact_id, contact_id, sizeof(t.contact_id));
     char token[PB_LINK_TOKEN_MAX];
-    enum pb_err err = pb_link_token_make(c->keys, &t, token);
+    enum pb_err err = pb_link_token_make(&c->signer, &t, token);
     if (err == PB_ERR_OK)
         err = pb_buf_printf(out, "%s/%c/%s", c->public_url, (char)kind, token);
     return err;
+}
+
+/* A URL of link `kind` naming no recipient (aggregate tracking), malloc'd, or NULL. */
+static char *
+anonymous_link(struct pb_compose *c, enum pb_link_kind kind, int n)
+{
+    struct pb_buf b;
+    pb_buf_init(&b, 4096);
+    if (link(c, kind, "", n, &b) != PB_ERR_OK) {
+        pb_buf_release(&b, 0);
+        return NULL;
+    }
+    return b.data; /* NUL-terminated by pb_buf */
 }
 
 static enum pb_err
 click_url(void *cls, int n, struct pb_buf *out)
 {
     struct pb_compose *c = cls;
-    /* Aggregate tracking: the link names no recipient, so counts only. */
-    const char *who = c->tracking == PB_TRACKING_INDIVIDUAL ? c->contact_id : "";
-    return link(c, PB_LINK_CLICK, who, n, out);
+    if (c->tracking == PB_TRACKING_INDIVIDUAL)
+        return link(c, PB_LINK_CLICK, c->contact_id, n, out);
+    /* Aggregate tracking: the link names no recipient, the same for all: made once. */
+    if (n < 0 || n >= c->nclicks)
+        return PB_ERR_INVALID;
+    if (c->clicks[n] == NULL && (c->clicks[n] = anonymous_link(c, PB_LINK_CLICK, n)) == NULL)
+        return PB_ERR_NOMEM;
+    return pb_buf_append_str(out, c->clicks[n]);
 }
 
-/* The first occurrence of `needle` (n bytes) in [hay, hay + len), or NULL. */
+/* The last "</body>" (any case) of the HTML, searched from its end, or NULL. */
 static const char *
-find(const char *hay, size_t len, const char *needle, size_t n)
+body_end(const struct pb_buf *html)
 {
-    if (hay == NULL || n == 0 || n > len)
+    if (html->data == NULL || html->len < 7)
         return NULL;
-    for (const char *p = hay; p <= hay + len - n; p++) {
-        p = memchr(p, needle[0], (size_t)(hay + len - n - p) + 1);
-        if (p == NULL)
-            return NULL;
-        if (memcmp(p, needle, n) == 0)
+    for (const char *p = html->data + html->len - 7; p >= html->data; p--)
+        if (p[0] == '<' && p[1] == '/' && strncasecmp(p + 2, "body>", 5) == 0)
             return p;
-    }
     return NULL;
-}
-
-/* Whether the rendered HTML shows the unsubscribe URL somewhere. */
-static bool
-shows(const struct pb_buf *b, const char *s)
-{
-    return find(b->data, b->len, s, strlen(s)) != NULL;
 }
 
 /* Inserts `s` before the last "</body>" of the HTML, or appends it. */
 static enum pb_err
 html_before_body_end(struct pb_buf *html, const char *s)
 {
-    const char *end = NULL;
-    for (const char *p = html->data; p != NULL && p < html->data + html->len;) {
-        const char *q = find(p, (size_t)(html->data + html->len - p), "</body>", 7);
-        if (q == NULL)
-            break;
-        end = q;
-        p = q + 7;
-    }
+    const char *end = body_end(html);
     if (end == NULL)
         return pb_buf_append_str(html, s);
     size_t at = (size_t)(end - html->data), add = strlen(s);
@@ -167,7 +182,8 @@ pb_compose_message(struct pb_compose *c, const char *contact_id, const char *ema
         (err = pb_tpl_render(cc->html, &rich, &c->html)) != PB_ERR_OK ||
         (err = pb_tpl_render(cc->text, &plain, &c->text)) != PB_ERR_OK)
         return err;
-    if (!shows(&c->html, unsubscribe)) {
+    /* A visible unsubscribe link when the template has none. */
+    if (!pb_tpl_uses(cc->html, PB_CAMPAIGN_VAR_UNSUBSCRIBE_URL)) {
         char footer[sizeof(unsubscribe) + 200];
         snprintf(footer, sizeof(footer),
                  "<p style=\"font-size:12px;color:#666\"><a href=\"%s\">Unsubscribe</a></p>",
@@ -175,18 +191,29 @@ pb_compose_message(struct pb_compose *c, const char *contact_id, const char *ema
         if ((err = html_before_body_end(&c->html, footer)) != PB_ERR_OK)
             return err;
     }
-    if (!shows(&c->text, unsubscribe) &&
+    if (!pb_tpl_uses(cc->text, PB_CAMPAIGN_VAR_UNSUBSCRIBE_URL) &&
         (err = pb_buf_printf(&c->text, "\n\n--\nUnsubscribe: %s\n", unsubscribe)) != PB_ERR_OK)
         return err;
-    if (c->tracking != PB_TRACKING_OFF) {
+    if (c->tracking == PB_TRACKING_INDIVIDUAL) {
         pb_buf_reset(&c->url);
-        const char *who = c->tracking == PB_TRACKING_INDIVIDUAL ? contact_id : "";
-        if ((err = link(c, PB_LINK_OPEN, who, 0, &c->url)) != PB_ERR_OK)
+        if ((err = link(c, PB_LINK_OPEN, contact_id, 0, &c->url)) != PB_ERR_OK)
             return err;
         char pixel[PB_LINK_TOKEN_MAX + 700];
-        snprintf(pixel, sizeof(pixel), "<img src=\"%s\" width=\"1\" height=\"1\" alt=\"\">",
-                 c->url.data);
+        snprintf(pixel, sizeof(pixel), PIXEL, c->url.data);
         if ((err = html_before_body_end(&c->html, pixel)) != PB_ERR_OK)
+            return err;
+    } else if (c->tracking == PB_TRACKING_AGGREGATE) {
+        /* One pixel for all: it names no recipient. */
+        if (c->pixel == NULL) {
+            char *url = anonymous_link(c, PB_LINK_OPEN, 0);
+            size_t size = url != NULL ? strlen(url) + sizeof(PIXEL) : 0;
+            if (url != NULL && (c->pixel = malloc(size)) != NULL)
+                snprintf(c->pixel, size, PIXEL, url);
+            free(url);
+            if (c->pixel == NULL)
+                return PB_ERR_NOMEM;
+        }
+        if ((err = html_before_body_end(&c->html, c->pixel)) != PB_ERR_OK)
             return err;
     }
 

@@ -13,6 +13,7 @@
 #include "mail/dkim.h"
 #include "model/app.h"
 #include "model/campaign_compile.h"
+#include "model/link_token.h"
 
 #define PB_COMPOSE_DKIM_MAX 2
 
@@ -25,6 +26,11 @@ struct pb_compose {
     enum pb_tracking tracking;
     struct pb_dkim_key *dkim[PB_COMPOSE_DKIM_MAX];
     int ndkim;
+    struct pb_link_signer signer;
+    /* Aggregate tracking: the click URLs and the pixel are the same for all, made once. */
+    char **clicks;
+    int nclicks;
+    char *pixel;
     /* scratch, reused */
     struct pb_buf subject, html, text, message, url;
     const char *contact_id; /* the recipient being rendered ("" for a test send) */

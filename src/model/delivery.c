@@ -187,7 +187,7 @@ pb_delivery_claim(struct pb_app *app, const struct pb_campaign_compiled *cc, con
         return err;
     int64_t now = pb_clock_now();
     struct claim_ctx c = {b, owner, limit, now, now + pb_job_lease_seconds(app)};
-    err = pb_tenant_tx(app, cc->account_id, PB_TX_WRITE, claim_tx, &c);
+    err = pb_tenant_tx(app, cc->account_id, PB_TX_WRITE_LOCKED, claim_tx, &c);
     if (err != PB_ERR_OK || b->n == 0)
         return err;
 
@@ -348,7 +348,7 @@ pb_delivery_record(struct pb_app *app, const struct pb_delivery_batch *b, const 
             break;
         }
     }
-    enum pb_err err = pb_tenant_tx(app, b->account_id, PB_TX_WRITE, record_tx, r);
+    enum pb_err err = pb_tenant_tx(app, b->account_id, PB_TX_WRITE_LOCKED, record_tx, r);
     free(r);
     return err;
 }

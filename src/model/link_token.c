@@ -14,8 +14,20 @@
 
 _Static_assert(PB_LINK_TOKEN_MAX >= (TOKEN_BYTES * 4 + 2) / 3 + 1, "token buffer too small");
 
+void
+pb_link_signer_init(struct pb_link_signer *signer, const struct pb_keys *keys)
+{
+    pb_keys_mac_system_init(keys, DOMAIN, &signer->mac, MAC_BYTES);
+}
+
+void
+pb_link_signer_wipe(struct pb_link_signer *signer)
+{
+    sodium_memzero(signer, sizeof(*signer));
+}
+
 enum pb_err
-pb_link_token_make(const struct pb_keys *keys, const struct pb_link_token *t,
+pb_link_token_make(const struct pb_link_signer *signer, const struct pb_link_token *t,
                    char out[PB_LINK_TOKEN_MAX])
 {
     unsigned char raw[TOKEN_BYTES] = {VERSION, (unsigned char)t->kind};
@@ -30,7 +42,10 @@ pb_link_token_make(const struct pb_keys *keys, const struct pb_link_token *t,
         return PB_ERR_INVALID;
     p[0] = (unsigned char)(t->link >> 8);
     p[1] = (unsigned char)(t->link & 0xff);
-    pb_keys_mac_system(keys, DOMAIN, raw, BODY_BYTES, raw + BODY_BYTES, MAC_BYTES);
+    crypto_generichash_state mac = signer->mac;
+    crypto_generichash_update(&mac, raw, BODY_BYTES);
+    crypto_generichash_final(&mac, raw + BODY_BYTES, MAC_BYTES);
+    sodium_memzero(&mac, sizeof(mac));
     sodium_bin2base64(out, PB_LINK_TOKEN_MAX, raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return PB_ERR_OK;

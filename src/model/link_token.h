@@ -30,9 +30,21 @@ struct pb_link_token {
     int link;                       /* the link's number for a click; 0 otherwise */
 };
 
+/* What signs tokens: the MAC's state with the key absorbed, made once, copied per token. */
+struct pb_link_signer {
+    crypto_generichash_state mac;
+};
+
+void
+pb_link_signer_init(struct pb_link_signer *signer, const struct pb_keys *keys);
+
+/* Wipes the signer's state (it is derived from the master key). */
+void
+pb_link_signer_wipe(struct pb_link_signer *signer);
+
 /* Writes the token of `t` into `out`. PB_ERR_INVALID when an id is not one. */
 enum pb_err
-pb_link_token_make(const struct pb_keys *keys, const struct pb_link_token *t,
+pb_link_token_make(const struct pb_link_signer *signer, const struct pb_link_token *t,
                    char out[PB_LINK_TOKEN_MAX]);
 
 /*

@@ -123,7 +123,7 @@ pb_tracking_open(struct pb_app *app, const char *token)
     struct count_ctx o = {&t, tracking_of(app, t.account_id), NULL};
     if (o.tracking == PB_TRACKING_OFF)
         return PB_ERR_OK; /* the account turned tracking off since: count nothing */
-    return pb_tenant_tx(app, t.account_id, PB_TX_WRITE, open_tx, &o);
+    return pb_tenant_tx(app, t.account_id, PB_TX_WRITE_LOCKED, open_tx, &o);
 }
 
 static enum pb_qs
@@ -165,5 +165,5 @@ pb_tracking_click(struct pb_app *app, const char *token, char url[PB_URL_MAX + 1
     if (err != PB_ERR_OK)
         return err;
     struct count_ctx k = {&t, tracking_of(app, t.account_id), url};
-    return pb_tenant_tx(app, t.account_id, PB_TX_WRITE, click_tx, &k);
+    return pb_tenant_tx(app, t.account_id, PB_TX_WRITE_LOCKED, click_tx, &k);
 }

@@ -205,7 +205,6 @@ pb_store_tx(struct pb_store *store, enum pb_tx_mode mode, pb_tx_fn fn, void *cls
         return PB_ERR_STORE_OPEN;
     }
 
-    bool write = mode == PB_TX_WRITE;
     uint32_t delay = BACKOFF_FIRST_US;
     err = PB_ERR_STORE_SOFT;
     for (int attempt = 0; attempt <= TX_RETRIES; attempt++) {
@@ -216,7 +215,7 @@ pb_store_tx(struct pb_store *store, enum pb_tx_mode mode, pb_tx_fn fn, void *cls
             delay = delay * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : delay * 2;
         }
         struct pb_tx tx = {.ops = ops, .conn = conn, .abort_err = PB_ERR_OK, .attempt = attempt};
-        enum pb_qs qs = ops->begin(conn, write);
+        enum pb_qs qs = ops->begin(conn, mode);
         if (qs == PB_QS_SOFT_ERROR)
             continue;
         if (qs < 0) {

@@ -433,6 +433,17 @@ typedef void (*pb_received_cb)(void *cls, const struct pb_recipient *recipient,
                                const char *campaign_name);
 typedef void (*pb_dkim_cb)(void *cls, const struct pb_dkim_row *key);
 
+/*
+ * How a transaction runs. PB_TX_WRITE is serializable: whatever it reads
+ * holds when it commits. PB_TX_WRITE_LOCKED is for the hot paths whose
+ * correctness rests on row locks alone (claiming rows with SKIP LOCKED,
+ * conditional updates, adding to counters): PostgreSQL runs them READ
+ * COMMITTED, so that many senders working on one campaign do not cancel
+ * each other with serialization failures; SQLite's write transactions are
+ * exclusive anyway.
+ */
+enum pb_tx_mode { PB_TX_READ, PB_TX_WRITE, PB_TX_WRITE_LOCKED };
+
 struct pb_store_ops {
     const char *name; /* "sqlite" or "postgres" */
 
@@ -441,7 +452,7 @@ struct pb_store_ops {
     void (*disconnect)(struct pb_conn *conn);
 
     /* Transactions; pb_store_tx() is the only caller. */
-    enum pb_qs (*begin)(struct pb_conn *conn, bool write);
+    enum pb_qs (*begin)(struct pb_conn *conn, enum pb_tx_mode mode);
     enum pb_qs (*commit)(struct pb_conn *conn);
     void (*rollback)(struct pb_conn *conn);
 
@@ -987,8 +998,6 @@ pb_tx_abort(struct pb_tx *tx, enum pb_err err);
  * whatever it accumulates in `cls` at its start.
  */
 typedef enum pb_qs (*pb_tx_fn)(struct pb_tx *tx, void *cls);
-
-enum pb_tx_mode { PB_TX_READ, PB_TX_WRITE };
 
 /*
  * Runs `fn` in a transaction on a pooled connection: commits when it

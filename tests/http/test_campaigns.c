@@ -70,6 +70,10 @@ relay(struct pb_http_client *c, int port)
     pb_test_call_ok(&t, c, "PUT", "/api/v1/settings/smtp", body, 200);
 }
 
+/* The sinks started and not yet stopped: teardown stops them when a test failed midway. */
+#define SINKS_MAX 8
+static char sinks[SINKS_MAX][PATH_MAX];
+
 /* Starts an smtp-sink with extra options in a new directory; its port. */
 static int
 sink_with(char dir[PATH_MAX], const char *options)
@@ -77,11 +81,26 @@ sink_with(char dir[PATH_MAX], const char *options)
     snprintf(dir, PATH_MAX, "/tmp/pb-campaign-sink-XXXXXX");
     if (mkdtemp(dir) == NULL)
         fail_msg("mkdtemp");
+    for (int i = 0; i < SINKS_MAX; i++) {
+        if (sinks[i][0] == '\0') {
+            snprintf(sinks[i], PATH_MAX, "%s", dir);
+            break;
+        }
+    }
     const char *script = getenv("PB_TEST_SMTP_SINK");
     char cmd[PATH_MAX * 2];
     snprintf(cmd, sizeof(cmd), "%s start '%s' -- %s",
              script != NULL ? script : "tests/support/smtp-sink.sh", dir, options);
     return pb_test_run_for_number(cmd);
+}
+
+static void
+sink_stop(const char *dir)
+{
+    for (int i = 0; i < SINKS_MAX; i++)
+        if (strcmp(sinks[i], dir) == 0)
+            sinks[i][0] = '\0';
+    pb_test_sink_stop(dir);
 }
 
 /* The message files the sink of `dir` dumped so far. */
@@ -259,7 +278,9 @@ teardown(void **state)
 {
     (void)state;
     pb_testapp_stop(&t);
-    pb_test_sink_stop(sink_dir);
+    for (int i = 0; i < SINKS_MAX; i++)
+        if (sinks[i][0] != '\0')
+            pb_test_sink_stop(sinks[i]);
     return 0;
 }
 
@@ -492,7 +513,7 @@ test_bounce(void **state)
     json_decref(s);
     owner = saved;
     assert_int_equal(count_mail(dir), 0);
-    pb_test_sink_stop(dir);
+    sink_stop(dir);
 }
 
 /* A relay that answers 4xx: deferred, retried with backoff, given up after the last try. */
@@ -532,7 +553,7 @@ test_deferred(void **state)
     expect_stat(s, "deferred", 4);
     json_decref(s);
     owner = saved;
-    pb_test_sink_stop(dir);
+    sink_stop(dir);
 }
 
 /* ---- a relay that never answers ---- */

@@ -276,15 +276,22 @@ pb_pg_ensure_alive(struct pb_pg_conn *c)
 }
 
 static enum pb_qs
-pg_begin(struct pb_conn *conn, bool write)
+pg_begin(struct pb_conn *conn, enum pb_tx_mode mode)
 {
     struct pb_pg_conn *c = pb_pg_conn(conn);
     if (!pb_pg_ensure_alive(c))
         return PB_QS_HARD_ERROR;
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         (void)exec_simple(c, "ROLLBACK");
-    return exec_simple(c, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                                : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    switch (mode) {
+    case PB_TX_WRITE:
+        return exec_simple(c, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    case PB_TX_WRITE_LOCKED:
+        return exec_simple(c, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    case PB_TX_READ:
+        break;
+    }
+    return exec_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 }
 
 static enum pb_qs

@@ -210,9 +210,10 @@ exec_simple(struct pb_sqlite_conn *c, const char *sql)
 }
 
 static enum pb_qs
-sqlite_begin(struct pb_conn *conn, bool write)
+sqlite_begin(struct pb_conn *conn, enum pb_tx_mode mode)
 {
-    return exec_simple(pb_sqlite_conn(conn), write ? "BEGIN IMMEDIATE" : "BEGIN");
+    /* Both kinds of write take the write lock at once: no upgrade mid-transaction. */
+    return exec_simple(pb_sqlite_conn(conn), mode == PB_TX_READ ? "BEGIN" : "BEGIN IMMEDIATE");
 }
 
 static enum pb_qs
