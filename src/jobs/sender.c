@@ -110,18 +110,22 @@ slot_of(struct pb_sender *s, const char *key)
     return free_slot;
 }
 
-/* Whether this worker may hold a connection to the relay (it may have one already). */
+/*
+ * Whether this worker may use a connection to the relay now. A worker
+ * holds one of the relay's connection slots exactly while its relay_key
+ * names the relay (connected or not): it takes one here when it holds none,
+ * and gives it back in relay_release.
+ */
 static bool
 relay_acquire(struct worker *w, const char *key, const struct pb_relay_config *relay)
 {
     struct pb_sender *s = w->sender;
-    if (strcmp(w->relay_key, key) == 0 && w->smtp != NULL)
-        return true;
+    bool held = strcmp(w->relay_key, key) == 0;
     pthread_mutex_lock(&s->lock);
     struct relay_slot *slot = slot_of(s, key);
-    bool ok = slot != NULL && slot->connections < relay->max_connections &&
-              slot->paused_until <= pb_clock_now();
-    if (ok)
+    bool ok = slot != NULL && slot->paused_until <= pb_clock_now() &&
+              (held || slot->connections < relay->max_connections);
+    if (ok && !held)
         slot->connections++;
     pthread_mutex_unlock(&s->lock);
     return ok;

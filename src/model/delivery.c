@@ -365,7 +365,13 @@ finish_tx(struct pb_tx *tx, void *cls)
     struct finish_ctx *f = cls;
     int64_t pending = 0;
     f->finished = false;
-    enum pb_qs qs = tx->ops->recipient_pending(tx->conn, f->account_id, f->campaign_id, &pending);
+    struct pb_campaign c;
+    memset(&c, 0, sizeof(c));
+    enum pb_qs qs = tx->ops->campaign_get(tx->conn, f->account_id, f->campaign_id, false, &c);
+    /* While the snapshot runs, more recipients may come: not done yet. */
+    if (qs <= 0 || !c.prepared)
+        return qs;
+    qs = tx->ops->recipient_pending(tx->conn, f->account_id, f->campaign_id, &pending);
     if (qs < 0 || pending > 0)
         return qs;
     qs = tx->ops->campaign_transition(tx->conn, f->account_id, f->campaign_id, "sending", "sent",

@@ -848,7 +848,11 @@ struct pb_store_ops {
     /* Scheduled campaigns due at `now` (any account), oldest schedule first; no bodies. */
     enum pb_qs (*campaign_due)(struct pb_conn *conn, int64_t now, int limit, pb_campaign_cb cb,
                                void *cls);
-    /* Campaigns "sending" and prepared (any account), in id order after `after_id`; no bodies. */
+    /*
+     * Campaigns "sending" (any account), in id order after `after_id`; no
+     * bodies. Their snapshot may still be running (`prepared` false): the
+     * recipients in already are sent meanwhile.
+     */
     enum pb_qs (*campaign_sending)(struct pb_conn *conn, const char *after_id, int limit,
                                    pb_campaign_cb cb, void *cls);
     /* Adds `delta` to the campaign's counters (one UPDATE). */

@@ -417,7 +417,7 @@ pb_pg_campaign_sending(struct pb_conn *conn, const char *after_id, int limit, pb
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_CAMPAIGN_SENDING, "pb_campaign_sending",
                                "SELECT " CAMPAIGN_COLUMNS " FROM campaigns c"
-                               " WHERE c.state = 'sending' AND c.prepared AND c.id > $1"
+                               " WHERE c.state = 'sending' AND c.id > $1"
                                " ORDER BY c.id LIMIT $2",
                                2, params, &res);
     return qs < 0 ? qs : each_campaign(res, cb, cls);

@@ -494,7 +494,7 @@ pb_sqlite_campaign_sending(struct pb_conn *conn, const char *after_id, int limit
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_CAMPAIGN_SENDING,
                                       "SELECT " CAMPAIGN_COLUMNS " FROM campaigns c"
-                                      " WHERE c.state = 'sending' AND c.prepared = 1 AND c.id > ?1"
+                                      " WHERE c.state = 'sending' AND c.id > ?1"
                                       " ORDER BY c.id LIMIT ?2",
                                       &st);
     if (qs < 0)
