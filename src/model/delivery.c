@@ -374,8 +374,9 @@ finish_tx(struct pb_tx *tx, void *cls)
     qs = tx->ops->recipient_pending(tx->conn, f->account_id, f->campaign_id, &pending);
     if (qs < 0 || pending > 0)
         return qs;
+    /* Sent: a relay problem shown while sending is over (the counters keep what failed). */
     qs = tx->ops->campaign_transition(tx->conn, f->account_id, f->campaign_id, "sending", "sent",
-                                      pb_clock_now(), -1, NULL);
+                                      pb_clock_now(), -1, "");
     f->finished = qs == PB_QS_ONE;
     return qs;
 }
