@@ -469,7 +469,7 @@ work_campaign(struct worker *w, const struct pb_campaign *c)
     pb_strlcpy(w->relay_key, key, sizeof(w->relay_key));
     w->relay_updated_at = relay.updated_at;
 
-    err = pb_delivery_claim(app, w->cc, w->owner, limit, &w->batch);
+    err = pb_delivery_claim(app, w->cc, w->owner, limit, c->rate_per_minute, &w->batch);
     if (err != PB_ERR_OK || w->batch.n == 0) {
         pb_delivery_release(&w->batch);
         bool finished = false;

@@ -23,6 +23,7 @@ struct claim_ctx {
     struct pb_delivery_batch *b;
     const char *owner;
     int limit;
+    int rate_per_minute; /* 0: no window */
     int64_t now;
     int64_t lease_until;
 };
@@ -46,8 +47,30 @@ claim_tx(struct pb_tx *tx, void *cls)
 {
     struct claim_ctx *c = cls;
     c->b->n = 0;
+    int limit = c->limit;
+    if (c->rate_per_minute > 0) {
+        /*
+         * The campaign's window: lock its row first (an update adding
+         * nothing), so that two senders count and claim one after the
+         * other, each seeing what the other has in flight.
+         */
+        struct pb_campaign_counters none;
+        memset(&none, 0, sizeof(none));
+        int64_t recent = 0;
+        enum pb_qs qs =
+            tx->ops->campaign_counters_add(tx->conn, c->b->account_id, c->b->campaign_id, &none);
+        if (qs >= 0)
+            qs = tx->ops->recipient_sent_since(tx->conn, c->b->account_id, c->b->campaign_id,
+                                               c->now - 60, &recent);
+        if (qs < 0)
+            return qs;
+        if (recent >= c->rate_per_minute)
+            return PB_QS_NONE;
+        if (limit > c->rate_per_minute - recent)
+            limit = (int)(c->rate_per_minute - recent);
+    }
     return tx->ops->recipient_claim(tx->conn, c->b->account_id, c->b->campaign_id, c->now, c->owner,
-                                    c->lease_until, c->limit, claimed_one, c);
+                                    c->lease_until, limit, claimed_one, c);
 }
 
 struct load_ctx {
@@ -173,7 +196,7 @@ load_tx(struct pb_tx *tx, void *cls)
 
 enum pb_err
 pb_delivery_claim(struct pb_app *app, const struct pb_campaign_compiled *cc, const char *owner,
-                  int limit, struct pb_delivery_batch *b)
+                  int limit, int rate_per_minute, struct pb_delivery_batch *b)
 {
     b->n = 0;
     b->arena = NULL;
@@ -186,7 +209,7 @@ pb_delivery_claim(struct pb_app *app, const struct pb_campaign_compiled *cc, con
     if (err != PB_ERR_OK)
         return err;
     int64_t now = pb_clock_now();
-    struct claim_ctx c = {b, owner, limit, now, now + pb_job_lease_seconds(app)};
+    struct claim_ctx c = {b, owner, limit, rate_per_minute, now, now + pb_job_lease_seconds(app)};
     err = pb_tenant_tx(app, cc->account_id, PB_TX_WRITE_LOCKED, claim_tx, &c);
     if (err != PB_ERR_OK || b->n == 0)
         return err;

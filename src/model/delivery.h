@@ -40,11 +40,14 @@ struct pb_delivery_batch {
 
 /*
  * Claims up to `limit` recipients of the compiled campaign for `owner` and
- * reads their addresses and values. b->n is 0 when none is due.
+ * reads their addresses and values. With `rate_per_minute` > 0, no more
+ * than the campaign's 60-second window has room for (sent and in flight,
+ * counted under the campaign's row lock, so across senders and nodes).
+ * b->n is 0 when none is due.
  */
 enum pb_err
 pb_delivery_claim(struct pb_app *app, const struct pb_campaign_compiled *cc, const char *owner,
-                  int limit, struct pb_delivery_batch *b);
+                  int limit, int rate_per_minute, struct pb_delivery_batch *b);
 
 /* Wipes and frees what the batch holds (the struct itself is the caller's). */
 void

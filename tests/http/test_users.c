@@ -795,7 +795,8 @@ account_settings(void **state)
     assert_string_equal(json_string_value(json_object_get(r.json, "plan")), "standard");
     assert_true(json_is_false(json_object_get(r.json, "require_2fa")));
     assert_null(json_object_get(r.json, "data_key"));
-    assert_int_equal(json_object_size(r.json), 4);
+    assert_string_equal(json_string_value(json_object_get(r.json, "tracking")), "aggregate");
+    assert_int_equal(json_object_size(r.json), 5);
     pb_http_reply_free(&r);
     /* Everyone of an account reads it (an author of the enterprise one here). */
     call(&author, "GET", "/api/v1/account", NULL, 200, &r);
@@ -808,8 +809,10 @@ account_settings(void **state)
     /* Strict bodies. */
     expect_error(&c, "PATCH", "/api/v1/account", "{\"require_2fa\":false,\"plan\":\"enterprise\"}",
                  PB_ERR_UNKNOWN_FIELD, "plan");
-    expect_error(&c, "PATCH", "/api/v1/account", "{\"tracking\":true}", PB_ERR_UNKNOWN_FIELD,
+    expect_error(&c, "PATCH", "/api/v1/account", "{\"tracking\":true}", PB_ERR_WRONG_TYPE,
                  "tracking");
+    expect_error(&c, "PATCH", "/api/v1/account", "{\"colour\":\"red\"}", PB_ERR_UNKNOWN_FIELD,
+                 "colour");
     expect_error(&c, "PATCH", "/api/v1/account", "{\"require_2fa\":\"yes\"}", PB_ERR_WRONG_TYPE,
                  "require_2fa");
     expect_error(&c, "PATCH", "/api/v1/account", "{\"require_2fa\":1}", PB_ERR_WRONG_TYPE,
