@@ -275,32 +275,35 @@ add_text(struct pb_tpl *t, const char *src, size_t from, size_t to)
     return add_seg(t, SEG_TEXT, 0, off, to - from);
 }
 
+/* The entity an HTML-escaped character becomes, or NULL for a character kept as it is. */
+static const char *
+html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
 /* Appends `s` HTML-escaped: & < > " ' as entities. */
 static enum pb_err
 append_escaped(struct pb_buf *out, const char *s, size_t n)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *rep;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
+        const char *rep = html_entity(s[i]);
+        if (rep == NULL)
             continue;
-        }
         enum pb_err err = pb_buf_append(out, s + run, i - run);
         if (err == PB_ERR_OK)
             err = pb_buf_append_str(out, rep);
@@ -725,24 +728,8 @@ escape_tail(struct pb_buf *out, size_t from)
     size_t w = out->len;
     for (size_t r = old; r > from;) {
         char c = out->data[--r];
-        const char *rep = NULL;
-        switch (c) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
+        const char *rep = html_entity(c);
+        if (rep == NULL) {
             out->data[--w] = c;
             continue;
         }
