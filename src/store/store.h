@@ -49,6 +49,10 @@ struct pb_account {
     size_t data_key_len;
     bool require_2fa;  /* users without TOTP must enrol before anything else */
     char tracking[12]; /* "off", "aggregate" (counts only) or "individual" (per recipient) */
+    /* Storage limitation (GDPR art. 5(1)(e)); 0 = off. */
+    int erase_unlisted_days;    /* erase contacts this long without any subscription */
+    int erase_unconfirmed_days; /* erase unconfirmed double opt-ins this long after sign-up */
+    int64_t storage_checked_at; /* when a sweep was last scheduled for the account */
 };
 
 /* ---- Users and what authenticates them (control store) ---- */
@@ -176,7 +180,7 @@ struct pb_membership {
     char account_id[PB_ID_LEN + 1];
     char list_id[PB_ID_LEN + 1];
     char contact_id[PB_ID_LEN + 1];
-    char status[16];                  /* "subscribed" or "unsubscribed" */
+    char status[16]; /* "subscribed", "unsubscribed" or "unconfirmed" (double opt-in pending) */
     char statement_id[PB_ID_LEN + 1]; /* "" (NULL): none */
     int64_t since;
 };
@@ -303,6 +307,25 @@ typedef void (*pb_import_reject_cb)(void *cls, const struct pb_import_reject *re
 
 /* A contact id as the batch operations take them. */
 typedef char pb_id_text[PB_ID_LEN + 1];
+
+/* ---- Erasure and storage limitation (issue 7) ---- */
+
+#define PB_PSEUDONYM_MAX     63
+#define PB_ERASURE_WIPED_MAX 512 /* what an erasure wiped: a small JSON object */
+
+/* The receipt of one erasure: no personal data. */
+struct pb_erasure {
+    char id[PB_ID_LEN + 1];
+    char account_id[PB_ID_LEN + 1];
+    char contact_id[PB_ID_LEN + 1];
+    char pseudonym[PB_PSEUDONYM_MAX + 1];
+    char actor[PB_ACTOR_MAX + 1];
+    char reason[24];                      /* "request" or "storage_limitation" */
+    char wiped[PB_ERASURE_WIPED_MAX + 1]; /* JSON: {"address":true,"field_values":3,...} */
+    int64_t erased_at;
+};
+
+typedef void (*pb_erasure_cb)(void *cls, const struct pb_erasure *erasure);
 
 /* ---- Campaigns and sending (issue 6) ---- */
 
@@ -948,6 +971,76 @@ struct pb_store_ops {
     enum pb_qs (*contact_set_suppressed)(struct pb_conn *conn, const char *account_id,
                                          const char *contact_id, int64_t at);
     /* ---- end of campaigns ---- */
+
+    /*
+     * ---- Erasure and storage limitation (issue 7); all filter on account_id ----
+     * The wiping operations run in the erasure's one write transaction and
+     * give in `*n` how many rows they changed.
+     */
+    /* Deletes every field value of the contact. */
+    enum pb_qs (*value_delete_for_contact)(struct pb_conn *conn, const char *account_id,
+                                           const char *contact_id, int64_t *n);
+    /*
+     * Deletes the evidence (metadata and sealed file, and its links to
+     * statements) that no other contact's statement uses: evidence linked
+     * only to statements that name this contact (through a membership or a
+     * consent event) and no other contact.
+     */
+    enum pb_qs (*evidence_erase_for_contact)(struct pb_conn *conn, const char *account_id,
+                                             const char *contact_id, int64_t *n);
+    /* Sets error to NULL on the contact's campaign recipients (SMTP replies quote addresses). */
+    enum pb_qs (*recipient_wipe_errors)(struct pb_conn *conn, const char *account_id,
+                                        const char *contact_id, int64_t *n);
+    /* Like event_wipe_personal, counting the events that had a personal part. */
+    enum pb_qs (*event_wipe_personal_count)(struct pb_conn *conn, const char *account_id,
+                                            const char *contact_id, int64_t *n);
+    /* Receipts: insert one; list newest first (id descending) before `before_id` ("" newest). */
+    enum pb_qs (*erasure_insert)(struct pb_conn *conn, const struct pb_erasure *erasure);
+    enum pb_qs (*erasure_list)(struct pb_conn *conn, const char *account_id, const char *before_id,
+                               int limit, pb_erasure_cb cb, void *cls);
+    enum pb_qs (*erasure_get_for_contact)(struct pb_conn *conn, const char *account_id,
+                                          const char *contact_id, struct pb_erasure *out);
+    /* The reason ("bounce", "erasure", ...) and time of a suppression; PB_QS_NONE: none. */
+    enum pb_qs (*suppression_get)(struct pb_conn *conn, const char *account_id,
+                                  const unsigned char hash[PB_HASH_BYTES], char reason[16],
+                                  int64_t *at);
+    /* has[i]: whether hashes[i] is suppressed for the account (imports). */
+    enum pb_qs (*suppression_exists_many)(struct pb_conn *conn, const char *account_id,
+                                          const unsigned char (*hashes)[PB_HASH_BYTES], int n,
+                                          bool *has);
+    /* Removes a suppression (an owner's override with a fresh consent statement). */
+    enum pb_qs (*suppression_delete)(struct pb_conn *conn, const char *account_id,
+                                     const unsigned char hash[PB_HASH_BYTES]);
+    /* Storage-limitation settings of an account (control store); days 0 = off. */
+    enum pb_qs (*account_set_storage_limits)(struct pb_conn *conn, const char *id,
+                                             int unlisted_days, int unconfirmed_days);
+    /*
+     * Sets storage_checked_at = now only when it is <= `due_before`: PB_QS_ONE
+     * for the one node that wins the account's sweep, PB_QS_NONE for the others.
+     */
+    enum pb_qs (*account_claim_storage_sweep)(struct pb_conn *conn, const char *id, int64_t now,
+                                              int64_t due_before);
+    /*
+     * Contacts past their storage limit, in id order after `after_id`, at
+     * most `limit`; active ones only, each given once, when either holds:
+     * - `unlisted_before` > 0: no "subscribed" or "unconfirmed" membership,
+     *   and the newest membership change (or, without any membership, its
+     *   creation) is older than `unlisted_before`;
+     * - `unconfirmed_before` > 0: no "subscribed" membership, at least one
+     *   "unconfirmed" one, and every "unconfirmed" one began before
+     *   `unconfirmed_before`.
+     */
+    enum pb_qs (*contact_list_expired)(struct pb_conn *conn, const char *account_id,
+                                       int64_t unlisted_before, int64_t unconfirmed_before,
+                                       const char *after_id, int limit, pb_contact_cb cb,
+                                       void *cls);
+    /*
+     * Makes wiped bytes leave the database files (SQLite: a WAL checkpoint
+     * that truncates the log; PostgreSQL: nothing, a dump never holds dead
+     * rows). Outside any transaction; see pb_store_checkpoint.
+     */
+    enum pb_qs (*checkpoint)(struct pb_conn *conn);
+    /* ---- end of erasure ---- */
 };
 
 extern const struct pb_store_ops pb_store_sqlite;
@@ -1016,6 +1109,13 @@ typedef enum pb_qs (*pb_tx_fn)(struct pb_tx *tx, void *cls);
  */
 enum pb_err
 pb_store_tx(struct pb_store *store, enum pb_tx_mode mode, pb_tx_fn fn, void *cls);
+
+/*
+ * Runs ops->checkpoint on a pooled connection, outside a transaction, after
+ * an erasure committed. PB_ERR_STORE_SOFT when readers kept the log busy.
+ */
+enum pb_err
+pb_store_checkpoint(struct pb_store *store);
 
 /* Frees the bodies campaign_get allocated and sets them to NULL. */
 void
