@@ -20,7 +20,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -245,6 +250,9 @@ fill(struct pb_smtp *s)
             return n;
         }
     }
+    /* A reply is read after a write: it is rarely there yet, so wait first (no recv in vain). */
+    if (!wait_fd(s, POLLIN))
+        return -1;
     for (;;) {
         ssize_t n = recv(s->fd, dst, room, 0);
         if (n > 0) {
@@ -357,24 +365,24 @@ reply_fail(struct pb_smtp *s, const char *step, const struct reply *rep, struct 
     return fail(err, cls, rep->code, "%s: %s", step, rep->text);
 }
 
+/* Writes `len` bytes of `data` whole, within the command deadline. */
 static enum pb_smtp_class
-flush(struct pb_smtp *s, const char *step, struct pb_smtp_error *err)
+write_all(struct pb_smtp *s, const char *data, size_t len, const char *step,
+          struct pb_smtp_error *err)
 {
     size_t off = 0;
     set_deadline(s, s->command_ms);
     s->timed_out = false;
-    while (off < s->wlen) {
+    while (off < len) {
         ssize_t n;
         if (s->tls != NULL) {
-            n = gnutls_record_send(s->tls, s->wbuf + off, s->wlen - off);
+            n = gnutls_record_send(s->tls, data + off, len - off);
             if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
                 continue;
-            if (n < 0) {
-                s->wlen = 0;
+            if (n < 0)
                 return io_fail(s, (int)n, false, true, step, err);
-            }
         } else {
-            n = send(s->fd, s->wbuf + off, s->wlen - off, MSG_NOSIGNAL);
+            n = send(s->fd, data + off, len - off, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
@@ -382,19 +390,82 @@ flush(struct pb_smtp *s, const char *step, struct pb_smtp_error *err)
                     continue;
                 if (errno != EAGAIN && errno != EWOULDBLOCK)
                     s->io_errno = errno;
-                s->wlen = 0;
                 return io_fail(s, 0, false, true, step, err);
             }
         }
         off += (size_t)n;
+        set_deadline(s, s->command_ms); /* the deadline is for progress, not the whole */
     }
-    s->wlen = 0;
+    return PB_SMTP_OK;
+}
+
+/*
+ * Writes a[0, alen) then b[0, blen): one sendmsg on a plain socket (a
+ * message's last bytes and its final "." go out together), two writes
+ * under TLS.
+ */
+static enum pb_smtp_class
+write_two(struct pb_smtp *s, const char *a, size_t alen, const char *b, size_t blen,
+          const char *step, struct pb_smtp_error *err)
+{
+    if (s->tls != NULL) {
+        enum pb_smtp_class cls = write_all(s, a, alen, step, err);
+        return cls == PB_SMTP_OK ? write_all(s, b, blen, step, err) : cls;
+    }
+    set_deadline(s, s->command_ms);
+    s->timed_out = false;
+    struct iovec iov[2] = {{(void *)(uintptr_t)a, alen}, {(void *)(uintptr_t)b, blen}};
+    int first = 0;
+    while (first < 2) {
+        if (iov[first].iov_len == 0) {
+            first++;
+            continue;
+        }
+        struct msghdr mh = {.msg_iov = iov + first, .msg_iovlen = (size_t)(2 - first)};
+        ssize_t n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(s, POLLOUT))
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                s->io_errno = errno;
+            return io_fail(s, 0, false, true, step, err);
+        }
+        set_deadline(s, s->command_ms);
+        size_t k = (size_t)n;
+        while (first < 2 && k >= iov[first].iov_len) {
+            k -= iov[first].iov_len;
+            first++;
+        }
+        if (first < 2) {
+            iov[first].iov_base = (char *)iov[first].iov_base + k;
+            iov[first].iov_len -= k;
+        }
+    }
     return PB_SMTP_OK;
 }
 
 static enum pb_smtp_class
+flush(struct pb_smtp *s, const char *step, struct pb_smtp_error *err)
+{
+    size_t len = s->wlen;
+    s->wlen = 0;
+    return len > 0 ? write_all(s, s->wbuf, len, step, err) : PB_SMTP_OK;
+}
+
+/*
+ * Appends to the write buffer. What does not fit in it anyway (a message's
+ * body) goes out straight from the caller's memory after what is buffered:
+ * no copy.
+ */
+static enum pb_smtp_class
 put(struct pb_smtp *s, const char *data, size_t len, const char *step, struct pb_smtp_error *err)
 {
+    if (len >= sizeof(s->wbuf)) {
+        enum pb_smtp_class cls = flush(s, step, err);
+        return cls == PB_SMTP_OK ? write_all(s, data, len, step, err) : cls;
+    }
     while (len > 0) {
         if (s->wlen == sizeof(s->wbuf)) {
             enum pb_smtp_class cls = flush(s, step, err);
@@ -815,13 +886,27 @@ address_ok(const char *a, bool empty_ok)
     return true;
 }
 
+/* Whether any byte has its high bit set (a word at a time: whole messages go through here). */
 static bool
 has_8bit(const char *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)p[i] & 0x80)
-            return true;
-    return false;
+    uint64_t any = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 16 <= len; i += 16)
+        acc = _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+    if (_mm_movemask_epi8(acc) != 0)
+        return true;
+#endif
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof(w));
+        any |= w;
+    }
+    for (; i < len; i++)
+        any |= (unsigned char)p[i];
+    return (any & UINT64_C(0x8080808080808080)) != 0;
 }
 
 enum pb_smtp_class
@@ -839,38 +924,65 @@ pb_smtp_reset(struct pb_smtp *s, struct pb_smtp_error *err)
     return cls;
 }
 
-/* Writes the message dot-stuffed with CRLF line ends, then the final ".". */
+/* Where the first CR or LF of msg[i, len) is; len when there is none. */
+static size_t
+next_break(const char *msg, size_t i, size_t len)
+{
+#if defined(__SSE2__)
+    /* 16 bytes at a time: the lines of a message are short, but there are many. */
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(msg + i));
+        unsigned mask =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)));
+        if (mask != 0)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    for (; i < len; i++)
+        if (msg[i] == '\r' || msg[i] == '\n')
+            return i;
+    return len;
+}
+
+/*
+ * Writes the message dot-stuffed with CRLF line ends (a CR, an LF or CRLF
+ * in it is a line break), then the final ".". Runs of lines that are
+ * already right (CRLF, no leading dot: all of a message from mail/mime.c)
+ * are written as they are, straight from `msg`.
+ */
 static enum pb_smtp_class
 put_message(struct pb_smtp *s, const char *msg, size_t len, struct pb_smtp_error *err)
 {
     static const char step[] = "the message (DATA)";
-    bool bol = true;
-    size_t i = 0;
+    size_t i = 0, run = 0; /* msg[run, i) is yet to be written as it is */
     while (i < len) {
-        if (s->wlen + 3 > sizeof(s->wbuf)) {
-            enum pb_smtp_class cls = flush(s, step, err);
-            if (cls != PB_SMTP_OK)
-                return cls;
+        size_t end = next_break(msg, i, len); /* the line is msg[i, end) */
+        bool crlf = end + 1 < len && msg[end] == '\r' && msg[end + 1] == '\n';
+        bool stuff = msg[i] == '.';
+        if (stuff || !crlf) {
+            /* The line is written changed: what came before it first. */
+            if (put(s, msg + run, i - run, step, err) != PB_SMTP_OK ||
+                (stuff && put(s, ".", 1, step, err) != PB_SMTP_OK) ||
+                put(s, msg + i, end - i, step, err) != PB_SMTP_OK ||
+                put(s, "\r\n", 2, step, err) != PB_SMTP_OK)
+                return err->cls;
+            i = crlf ? end + 2 : end < len ? end + 1 : len;
+            run = i;
+        } else {
+            i = end + 2;
         }
-        char c = msg[i++];
-        if (c == '\r' || c == '\n') {
-            if (c == '\r' && i < len && msg[i] == '\n')
-                i++;
-            s->wbuf[s->wlen++] = '\r';
-            s->wbuf[s->wlen++] = '\n';
-            bol = true;
-            continue;
-        }
-        if (bol && c == '.')
-            s->wbuf[s->wlen++] = '.';
-        s->wbuf[s->wlen++] = c;
-        bol = false;
     }
-    if (!bol && put(s, "\r\n", 2, step, err) != PB_SMTP_OK)
+    if (i - run + 3 <= sizeof(s->wbuf) - s->wlen) {
+        if (put(s, msg + run, i - run, step, err) != PB_SMTP_OK ||
+            put(s, ".\r\n", 3, step, err) != PB_SMTP_OK)
+            return err->cls;
+        return flush(s, step, err);
+    }
+    /* Too big to buffer: what is buffered first, then the rest with the "." in one write. */
+    if (flush(s, step, err) != PB_SMTP_OK)
         return err->cls;
-    if (put(s, ".\r\n", 3, step, err) != PB_SMTP_OK)
-        return err->cls;
-    return flush(s, step, err);
+    return write_two(s, msg + run, i - run, ".\r\n", 3, step, err);
 }
 
 static enum pb_smtp_class

@@ -688,12 +688,15 @@ out:
 /*
  * HTML-escapes out->data[from, out->len) where it stands: grows the buffer
  * by what the entities need, then rewrites from the end backwards. The
- * common case (a tracking URL with nothing to escape) costs one scan.
+ * common case (a tracking URL with nothing to escape) costs one strcspn.
  */
 static enum pb_err
 escape_tail(struct pb_buf *out, size_t from)
 {
     static const char zeros[64];
+    /* The common case found fast: pb_buf keeps its content NUL-terminated. */
+    if (from >= out->len || from + strcspn(out->data + from, "&'<>\"") == out->len)
+        return PB_ERR_OK;
     size_t extra = 0;
     for (size_t i = from; i < out->len; i++) {
         switch (out->data[i]) {

@@ -92,8 +92,13 @@ link(struct pb_compose *c, enum pb_link_kind kind, const char *contact_id, int n
     pb_strlcpy(t.contact_id, contact_id, sizeof(t.contact_id));
     char token[PB_LINK_TOKEN_MAX];
     enum pb_err err = pb_link_token_make(&c->signer, &t, token);
+    char middle[3] = {'/', (char)kind, '/'};
     if (err == PB_ERR_OK)
-        err = pb_buf_printf(out, "%s/%c/%s", c->public_url, (char)kind, token);
+        err = pb_buf_append_str(out, c->public_url);
+    if (err == PB_ERR_OK)
+        err = pb_buf_append(out, middle, sizeof(middle));
+    if (err == PB_ERR_OK)
+        err = pb_buf_append_str(out, token);
     return err;
 }
 
@@ -242,19 +247,20 @@ pb_compose_message(struct pb_compose *c, const char *contact_id, const char *ema
         .feedback_id = feedback,
         .date = now,
     };
+    if (c->ndkim == 0)
+        return pb_mime_build(&m, out); /* nothing goes before it: straight into `out` */
+    /* The signatures go first, and sign the message: it is built aside, then appended. */
     if ((err = pb_mime_build(&m, &c->message)) != PB_ERR_OK)
         return err;
-    if (c->ndkim > 0) {
-        unsigned char body_hash[PB_DKIM_HASH_LEN];
-        if ((err = pb_dkim_body_hash(c->message.data, c->message.len, body_hash)) != PB_ERR_OK)
+    unsigned char body_hash[PB_DKIM_HASH_LEN];
+    if ((err = pb_dkim_body_hash(c->message.data, c->message.len, body_hash)) != PB_ERR_OK)
+        return err;
+    size_t start = out->len;
+    for (int i = 0; i < c->ndkim; i++) {
+        if ((err = pb_dkim_sign(c->dkim[i], c->message.data, c->message.len, now, body_hash,
+                                out)) != PB_ERR_OK) {
+            out->len = start; /* no half-signed message */
             return err;
-        size_t start = out->len;
-        for (int i = 0; i < c->ndkim; i++) {
-            if ((err = pb_dkim_sign(c->dkim[i], c->message.data, c->message.len, now, body_hash,
-                                    out)) != PB_ERR_OK) {
-                out->len = start; /* no half-signed message */
-                return err;
-            }
         }
     }
     return pb_buf_append(out, c->message.data, c->message.len);

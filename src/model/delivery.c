@@ -78,21 +78,8 @@ struct load_ctx {
     const struct pb_data_key *key;
     struct pb_delivery_batch *b;
     pb_id_text ids[PB_DELIVERY_BATCH_MAX];
-    int current; /* the recipient whose memberships are being read */
-    bool on_list;
     bool failed; /* out of arena memory */
 };
-
-static void
-membership_one(void *cls, const struct pb_membership *m)
-{
-    struct load_ctx *l = cls;
-    if (strcmp(m->status, "subscribed") != 0)
-        return;
-    for (int i = 0; i < l->cc->list_count; i++)
-        if (strcmp(m->list_id, l->cc->list_ids[i]) == 0)
-            l->on_list = true;
-}
 
 /* The recipient of a contact id (binary search: the batch is in contact id order). */
 static struct pb_delivery_recipient *
@@ -110,6 +97,40 @@ find(struct pb_delivery_batch *b, const char *contact_id)
             hi = mid - 1;
     }
     return NULL;
+}
+
+/* Checked again at send time: the snapshot may be hours old. */
+static void
+contact_one(void *cls, const struct pb_contact *c, bool on_list)
+{
+    struct load_ctx *l = cls;
+    struct pb_delivery_recipient *d = find(l->b, c->id);
+    if (d == NULL)
+        return;
+    d->skip = true;
+    if (strcmp(c->status, "active") != 0) {
+        d->skip_reason = "the contact was erased";
+    } else if (c->suppressed_at != 0) {
+        d->skip_reason = "the address is suppressed (it bounced)";
+    } else if (!on_list) {
+        d->skip_reason = "the contact left the campaign's lists";
+    } else {
+        char place[PB_CONTACT_PLACE_MAX];
+        size_t len = 0;
+        pb_contact_email_place(l->b->account_id, d->contact_id, place);
+        if (c->email_sealed_len == 0 || c->email_sealed_len > PB_EMAIL_SEALED_MAX ||
+            pb_data_key_open(l->key, place, c->email_sealed, c->email_sealed_len,
+                             (unsigned char *)d->email, &len) != PB_ERR_OK ||
+            len >= sizeof(d->email)) {
+            d->skip_reason = "the address cannot be read";
+            len = 0;
+        } else {
+            d->skip = false;
+            d->skip_reason = NULL;
+        }
+        d->email[len] = '\0';
+        d->values[PB_CAMPAIGN_VAR_EMAIL] = d->email;
+    }
 }
 
 static void
@@ -141,6 +162,7 @@ value_one(void *cls, const struct pb_contact_value *v)
     }
 }
 
+/* The batch's contacts, memberships and values: a few statements for the whole batch. */
 static enum pb_qs
 load_tx(struct pb_tx *tx, void *cls)
 {
@@ -150,48 +172,14 @@ load_tx(struct pb_tx *tx, void *cls)
     for (int i = 0; i < b->n; i++) {
         struct pb_delivery_recipient *d = &b->r[i];
         memset(d->values, 0, sizeof(d->values));
-        d->skip = false;
-        d->skip_reason = NULL;
+        /* A contact that does not come back is gone. */
+        d->skip = true;
+        d->skip_reason = "the contact was erased";
+        d->email[0] = '\0';
         pb_strlcpy(l->ids[i], d->contact_id, sizeof(l->ids[i]));
-        struct pb_contact c;
-        enum pb_qs qs = tx->ops->contact_get(tx->conn, b->account_id, d->contact_id, &c);
-        if (qs < 0)
-            return qs;
-        l->on_list = false;
-        if (qs == PB_QS_ONE) {
-            qs = tx->ops->membership_list_for_contact(tx->conn, b->account_id, d->contact_id,
-                                                      membership_one, l);
-            if (qs < 0)
-                return qs;
-        }
-        /* Checked again at send time: the snapshot may be hours old. */
-        if (qs == PB_QS_NONE || strcmp(c.status, "active") != 0) {
-            d->skip = true;
-            d->skip_reason = "the contact was erased";
-        } else if (c.suppressed_at != 0) {
-            d->skip = true;
-            d->skip_reason = "the address is suppressed (it bounced)";
-        } else if (!l->on_list) {
-            d->skip = true;
-            d->skip_reason = "the contact left the campaign's lists";
-        } else {
-            char place[PB_CONTACT_PLACE_MAX];
-            size_t len = 0;
-            pb_contact_email_place(b->account_id, d->contact_id, place);
-            if (c.email_sealed_len == 0 || c.email_sealed_len > PB_EMAIL_SEALED_MAX ||
-                pb_data_key_open(l->key, place, c.email_sealed, c.email_sealed_len,
-                                 (unsigned char *)d->email, &len) != PB_ERR_OK ||
-                len >= sizeof(d->email)) {
-                d->skip = true;
-                d->skip_reason = "the address cannot be read";
-                len = 0;
-            }
-            d->email[len] = '\0';
-            d->values[PB_CAMPAIGN_VAR_EMAIL] = d->email;
-        }
     }
-    return tx->ops->value_list_many(tx->conn, b->account_id, (const pb_id_text *)l->ids, b->n,
-                                    value_one, l);
+    return tx->ops->recipient_load(tx->conn, b->account_id, b->campaign_id,
+                                   (const pb_id_text *)l->ids, b->n, contact_one, value_one, l);
 }
 
 enum pb_err

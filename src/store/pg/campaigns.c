@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
+#include "core/strutil.h"
 
 /* The length of `s` cut to at most `max` bytes, never inside a UTF-8 sequence. */
 static size_t
@@ -689,26 +692,36 @@ pb_pg_recipient_claim(struct pb_conn *conn, const char *account_id, const char *
      * contact order are leased. A single scan filtering on the state would
      * walk every recipient sent already on each claim. The few rows locked
      * but not taken stay locked only until this transaction ends.
+     *
+     * The state is a range of one value and the order (state, contact_id)
+     * on purpose: only that index gives that order, so the planner cannot
+     * take the primary key or the contact index in contact order instead,
+     * filtering on the state. It did (its statistics see the states spread
+     * evenly over the contacts; they are not: the first ones are sent), and
+     * each claim walked every recipient sent so far.
      */
-    enum pb_qs qs = pb_pg_exec(
-        c, PB_PG_RECIPIENT_CLAIM, "pb_recipient_claim",
-        "WITH q AS (SELECT contact_id, false AS reclaimed FROM campaign_recipients"
-        "  WHERE campaign_id = $2 AND state = 'queued' AND account_id = $1"
-        "  ORDER BY contact_id LIMIT $6::integer FOR UPDATE SKIP LOCKED),"
-        " d AS (SELECT contact_id, false AS reclaimed FROM campaign_recipients"
-        "  WHERE campaign_id = $2 AND state = 'deferred' AND next_attempt_at <= $3::bigint"
-        "  AND account_id = $1 ORDER BY contact_id LIMIT $6::integer FOR UPDATE SKIP LOCKED),"
-        " s AS (SELECT contact_id, true AS reclaimed FROM campaign_recipients"
-        "  WHERE campaign_id = $2 AND state = 'sending' AND lease_until <= $3::bigint"
-        "  AND account_id = $1 ORDER BY contact_id LIMIT $6::integer FOR UPDATE SKIP LOCKED),"
-        " pick AS (SELECT * FROM q UNION ALL SELECT * FROM d UNION ALL SELECT * FROM s"
-        "  ORDER BY contact_id LIMIT $6::integer),"
-        " up AS (UPDATE campaign_recipients r SET state = 'sending', lease_owner = $4,"
-        "  lease_until = $5::bigint FROM pick"
-        "  WHERE r.campaign_id = $2 AND r.contact_id = pick.contact_id"
-        "  RETURNING " RECIPIENT_COLUMNS ", pick.reclaimed)"
-        " SELECT * FROM up ORDER BY contact_id",
-        6, params, &res);
+    enum pb_qs qs =
+        pb_pg_exec(c, PB_PG_RECIPIENT_CLAIM, "pb_recipient_claim",
+                   "WITH q AS (SELECT contact_id, false AS reclaimed FROM campaign_recipients"
+                   "  WHERE campaign_id = $2 AND state >= 'queued' AND state <= 'queued'"
+                   "  AND account_id = $1 ORDER BY state, contact_id LIMIT $6::integer"
+                   "  FOR UPDATE SKIP LOCKED),"
+                   " d AS (SELECT contact_id, false AS reclaimed FROM campaign_recipients"
+                   "  WHERE campaign_id = $2 AND state >= 'deferred' AND state <= 'deferred'"
+                   "  AND next_attempt_at <= $3::bigint AND account_id = $1"
+                   "  ORDER BY state, contact_id LIMIT $6::integer FOR UPDATE SKIP LOCKED),"
+                   " s AS (SELECT contact_id, true AS reclaimed FROM campaign_recipients"
+                   "  WHERE campaign_id = $2 AND state >= 'sending' AND state <= 'sending'"
+                   "  AND lease_until <= $3::bigint AND account_id = $1"
+                   "  ORDER BY state, contact_id LIMIT $6::integer FOR UPDATE SKIP LOCKED),"
+                   " pick AS (SELECT * FROM q UNION ALL SELECT * FROM d UNION ALL SELECT * FROM s"
+                   "  ORDER BY contact_id LIMIT $6::integer),"
+                   " up AS (UPDATE campaign_recipients r SET state = 'sending', lease_owner = $4,"
+                   "  lease_until = $5::bigint FROM pick"
+                   "  WHERE r.campaign_id = $2 AND r.contact_id = pick.contact_id"
+                   "  RETURNING " RECIPIENT_COLUMNS ", pick.reclaimed)"
+                   " SELECT * FROM up ORDER BY contact_id",
+                   6, params, &res);
     if (qs < 0)
         return qs;
     int n = PQntuples(res);
@@ -989,4 +1002,106 @@ pb_pg_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
     }
     PQclear(res);
     return pb_pg_rows(n);
+}
+
+/* ---- what the messages of a claimed batch need ---- */
+
+/* The ids as a text[] parameter. */
+static void
+param_id_array(struct pb_pg_params *p, const pb_id_text *ids, int n)
+{
+    pb_pg_array_begin(p, PB_PG_OID_TEXT, n);
+    for (int i = 0; i < n; i++)
+        pb_pg_elem_text(p, ids[i], PB_ID_LEN + 1);
+    pb_pg_array_end(p);
+}
+
+enum pb_qs
+pb_pg_recipient_load(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                     const pb_id_text *contact_ids, int n, pb_recipient_contact_cb contact_cb,
+                     pb_contact_value_cb value_cb, void *cls)
+{
+    struct pb_pg_conn *c = pb_pg_conn(conn);
+    if (n < 0) {
+        pb_error("postgres: recipient_load: %d ids", n);
+        return PB_QS_HARD_ERROR;
+    }
+    if (n == 0)
+        return PB_QS_NONE;
+    struct pb_pg_params p;
+    pb_pg_params_init(&p, 64 + (size_t)n * (4 + PB_ID_LEN));
+    pb_pg_param_text(&p, account_id);
+    pb_pg_param_text(&p, campaign_id);
+    param_id_array(&p, contact_ids, n);
+    PGresult *res;
+    /* Binary results: the sealed address comes as bytes; the others are cast to text. */
+    enum pb_qs qs = pb_pg_params_exec(
+        c, PB_PG_RECIPIENT_LOAD_CONTACTS, "pb_recipient_load_contacts",
+        "SELECT ct.id, ct.status, ct.suppressed_at::text, ct.email_sealed,"
+        " EXISTS (SELECT 1 FROM campaign_lists cl JOIN memberships m ON m.list_id = cl.list_id"
+        "  WHERE cl.campaign_id = $2 AND cl.account_id = $1 AND m.contact_id = ct.id"
+        "  AND m.account_id = $1 AND m.status = 'subscribed')::text"
+        " FROM contacts ct WHERE ct.id = ANY($3::text[]) AND ct.account_id = $1",
+        &p, 1, &res);
+    if (qs < 0)
+        return qs;
+    int rows = PQntuples(res);
+    struct pb_contact contact;
+    memset(&contact, 0, sizeof(contact));
+    pb_strlcpy(contact.account_id, account_id, sizeof(contact.account_id));
+    for (int i = 0; i < rows; i++) {
+        size_t len = PQgetisnull(res, i, 3) ? 0 : (size_t)PQgetlength(res, i, 3);
+        if (!pb_pg_text(res, i, 0, contact.id, sizeof(contact.id)) ||
+            !pb_pg_text(res, i, 1, contact.status, sizeof(contact.status)) ||
+            len > sizeof(contact.email_sealed)) {
+            pb_error("postgres: a contacts row does not fit its struct");
+            PQclear(res);
+            return PB_QS_HARD_ERROR;
+        }
+        memcpy(contact.email_sealed, PQgetvalue(res, i, 3), len);
+        contact.email_sealed_len = len;
+        contact.suppressed_at = pb_pg_int64(res, i, 2);
+        contact_cb(cls, &contact, PQgetvalue(res, i, 4)[0] == 't');
+    }
+    PQclear(res);
+
+    pb_pg_params_init(&p, 64 + (size_t)n * (4 + PB_ID_LEN));
+    pb_pg_param_text(&p, account_id);
+    param_id_array(&p, contact_ids, n);
+    qs = pb_pg_params_exec(c, PB_PG_RECIPIENT_LOAD_VALUES, "pb_recipient_load_values",
+                           /* Each contact's own few (the primary key), never the
+                              account's values of a field (as value_list_many). */
+                           "SELECT v.contact_id, v.field_key, v.value_text, v.value_sealed"
+                           " FROM (SELECT DISTINCT c FROM unnest($2::text[]) AS c) u"
+                           " CROSS JOIN LATERAL (SELECT * FROM contact_values"
+                           " WHERE contact_id = u.c OFFSET 0) v WHERE v.account_id = $1",
+                           &p, 1, &res);
+    if (qs < 0)
+        return qs;
+    /* One value at a time, in scratch memory filled field by field (it is 8 KB). */
+    struct pb_contact_value *v = malloc(sizeof(*v));
+    if (v == NULL) {
+        PQclear(res);
+        return PB_QS_HARD_ERROR;
+    }
+    pb_strlcpy(v->account_id, account_id, sizeof(v->account_id));
+    int nvalues = PQntuples(res);
+    for (int i = 0; i < nvalues; i++) {
+        size_t len = PQgetisnull(res, i, 3) ? 0 : (size_t)PQgetlength(res, i, 3);
+        if (!pb_pg_text(res, i, 0, v->contact_id, sizeof(v->contact_id)) ||
+            !pb_pg_text(res, i, 1, v->field_key, sizeof(v->field_key)) ||
+            !pb_pg_opt_text(res, i, 2, v->value_text, sizeof(v->value_text)) ||
+            len > sizeof(v->value_sealed)) {
+            pb_error("postgres: a contact_values row does not fit its struct");
+            qs = PB_QS_HARD_ERROR;
+            break;
+        }
+        memcpy(v->value_sealed, PQgetvalue(res, i, 3), len);
+        v->value_sealed_len = len;
+        value_cb(cls, v);
+    }
+    sodium_memzero(v, sizeof(*v)); /* it held personal data */
+    free(v);
+    PQclear(res);
+    return qs < 0 ? qs : pb_pg_rows(rows);
 }

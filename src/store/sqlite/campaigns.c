@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/strutil.h"
 
@@ -28,6 +30,33 @@ static enum pb_qs
 rows64(int64_t n)
 {
     return n == 0 ? PB_QS_NONE : n == 1 ? PB_QS_ONE : PB_QS_N;
+}
+
+/*
+ * Ids one execution of a statement over a batch of recipients takes: their
+ * IN lists have this many parameters. One statement for many rows, not one
+ * per row: besides the calls, each run of a statement changing `state`
+ * builds the ephemeral table of its CHECK (state IN (...)) anew.
+ */
+#define LOAD_IDS 100
+#define Q5       "?,?,?,?,?"
+#define Q25      Q5 "," Q5 "," Q5 "," Q5 "," Q5
+#define Q100     Q25 "," Q25 "," Q25 "," Q25
+
+/*
+ * Binds ids[0, n) (n <= LOAD_IDS) to the last LOAD_IDS parameters of `st`,
+ * NULL to those left over (an IN list never matches NULL).
+ */
+static void
+bind_ids(sqlite3_stmt *st, const pb_id_text *ids, int n)
+{
+    int first = sqlite3_bind_parameter_count(st) - LOAD_IDS + 1;
+    for (int i = 0; i < LOAD_IDS; i++) {
+        if (i < n)
+            sqlite3_bind_text(st, first + i, ids[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, first + i);
+    }
 }
 
 /*
@@ -856,20 +885,39 @@ pb_sqlite_recipient_claim(struct pb_conn *conn, const char *account_id, const ch
 
     qs = pb_sqlite_prepare(c, PB_SQ_RECIPIENT_LEASE,
                            "UPDATE campaign_recipients SET state = 'sending', lease_owner = ?3,"
-                           " lease_until = ?4 WHERE campaign_id = ?1 AND contact_id = ?2",
+                           " lease_until = ?4 WHERE campaign_id = ?1 AND account_id = ?2"
+                           " AND contact_id IN (" Q100 ")",
                            &st);
+    if (qs < 0)
+        goto out;
+    pb_id_text *ids = malloc((size_t)n * sizeof(*ids) + 1);
+    if (ids == NULL) {
+        qs = PB_QS_HARD_ERROR;
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        pb_strlcpy(ids[i], rows[i].contact_id, sizeof(ids[i]));
+    int leased = 0;
+    for (int at = 0; at < n && qs >= 0; at += LOAD_IDS) {
+        int k = n - at < LOAD_IDS ? n - at : LOAD_IDS;
+        sqlite3_bind_text(st, 1, campaign_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, lease_until);
+        bind_ids(st, ids + at, k);
+        qs = pb_sqlite_step_change(c, st, "recipient lease");
+        leased += qs >= 0 ? sqlite3_changes(c->db) : 0;
+    }
+    free(ids);
+    if (qs >= 0 && leased != n) {
+        /* Read and leased in one write transaction: nothing can have come between. */
+        pb_error("sqlite: recipient claim: %d rows read, %d leased", n, leased);
+        qs = PB_QS_HARD_ERROR;
+    }
     if (qs < 0)
         goto out;
     for (int i = 0; i < n; i++) {
         struct pb_recipient *r = &rows[i];
-        sqlite3_bind_text(st, 1, campaign_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->contact_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, lease_until);
-        if ((qs = pb_sqlite_step_change(c, st, "recipient lease")) != PB_QS_ONE) {
-            qs = qs < 0 ? qs : PB_QS_HARD_ERROR;
-            goto out;
-        }
         r->reclaimed = strcmp(r->state, "sending") == 0;
         pb_strlcpy(r->state, "sending", sizeof(r->state));
         pb_strlcpy(r->lease_owner, owner, sizeof(r->lease_owner));
@@ -913,33 +961,73 @@ pb_sqlite_recipient_finish_many(struct pb_conn *conn, const char *account_id,
     }
     if (n == 0)
         return PB_QS_NONE;
-    /* Only under the caller's lease: a recipient taken over by another sender is not touched. */
+    /*
+     * Only under the caller's lease: a recipient taken over by another
+     * sender is not touched. Outcomes alike (a batch is mostly "sent" at one
+     * time) go in one statement; RETURNING says which rows it applied to.
+     */
     enum pb_qs qs = pb_sqlite_prepare(
         c, PB_SQ_RECIPIENT_FINISH,
         "UPDATE campaign_recipients SET state = ?5, attempts = ?6, next_attempt_at = ?7,"
         " error = ?8, sent_at = CASE WHEN ?5 = 'sent' THEN ?9 ELSE sent_at END,"
         " lease_owner = NULL, lease_until = 0"
-        " WHERE campaign_id = ?2 AND contact_id = ?3 AND account_id = ?1"
-        " AND state = 'sending' AND lease_owner = ?4",
+        " WHERE campaign_id = ?2 AND account_id = ?1 AND state = 'sending' AND lease_owner = ?4"
+        " AND contact_id IN (" Q100 ") RETURNING contact_id",
         &st);
     if (qs < 0)
         return qs;
+    bool *done = calloc((size_t)n, sizeof(*done));
+    int *group = malloc((size_t)n * sizeof(*group));
+    pb_id_text *ids = malloc((size_t)n * sizeof(*ids));
     int count = 0;
-    for (int i = 0; i < n; i++) {
-        const struct pb_recipient_outcome *o = &outcomes[i];
-        bind_recipient_key(st, account_id, campaign_id, o->contact_id);
-        sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, o->state, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 6, o->attempts);
-        sqlite3_bind_int64(st, 7, o->next_attempt_at);
-        pb_sqlite_bind_opt_text(st, 8, o->error);
-        sqlite3_bind_int64(st, 9, o->sent_at);
-        if ((qs = pb_sqlite_step_change(c, st, "recipient finish")) < 0)
-            return qs;
-        applied[i] = qs == PB_QS_ONE;
-        count += applied[i];
+    if (done == NULL || group == NULL || ids == NULL) {
+        pb_error("sqlite: recipient finish many: out of memory for %d outcomes", n);
+        qs = PB_QS_HARD_ERROR;
     }
-    return pb_sqlite_rows(count);
+    for (int first = 0; first < n && qs >= 0; first++) {
+        if (done[first])
+            continue;
+        /* The outcomes like this one: the same columns to set. */
+        const struct pb_recipient_outcome *o = &outcomes[first];
+        int k = 0;
+        for (int i = first; i < n; i++) {
+            const struct pb_recipient_outcome *x = &outcomes[i];
+            if (done[i] || strcmp(x->state, o->state) != 0 || x->attempts != o->attempts ||
+                x->next_attempt_at != o->next_attempt_at || x->sent_at != o->sent_at ||
+                strcmp(x->error != NULL ? x->error : "", o->error != NULL ? o->error : "") != 0)
+                continue;
+            done[i] = true;
+            group[k] = i;
+            pb_strlcpy(ids[k], x->contact_id, sizeof(ids[k]));
+            k++;
+        }
+        for (int at = 0; at < k && qs >= 0; at += LOAD_IDS) {
+            int m = k - at < LOAD_IDS ? k - at : LOAD_IDS;
+            sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, campaign_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, owner, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, o->state, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 6, o->attempts);
+            sqlite3_bind_int64(st, 7, o->next_attempt_at);
+            pb_sqlite_bind_opt_text(st, 8, o->error);
+            sqlite3_bind_int64(st, 9, o->sent_at);
+            bind_ids(st, ids + at, m);
+            for (int rows = 0; pb_sqlite_next(c, st, rows, &qs, "recipient finish"); rows++) {
+                const char *id = (const char *)sqlite3_column_text(st, 0);
+                for (int j = at; id != NULL && j < at + m; j++) {
+                    if (!applied[group[j]] && strcmp(ids[j], id) == 0) {
+                        applied[group[j]] = true;
+                        count++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    free(done);
+    free(group);
+    free(ids);
+    return qs < 0 ? qs : pb_sqlite_rows(count);
 }
 
 enum pb_qs
@@ -1125,4 +1213,105 @@ pb_sqlite_recipient_list_for_contact(struct pb_conn *conn, const char *account_i
         cb(cls, &r, name);
     }
     return qs;
+}
+
+/* ---- what the messages of a claimed batch need ---- */
+
+/* The contacts of ids[0, n) with whether each is subscribed to one of the campaign's lists. */
+static enum pb_qs
+load_contacts(struct pb_sqlite_conn *c, const char *account_id, const char *campaign_id,
+              const pb_id_text *ids, int n, pb_recipient_contact_cb cb, void *cls)
+{
+    sqlite3_stmt *st;
+    /* ?1 and ?2 come first in the text: the anonymous parameters are ?3 onwards. */
+    enum pb_qs qs = pb_sqlite_prepare(
+        c, PB_SQ_RECIPIENT_LOAD_CONTACTS,
+        "SELECT ct.id, ct.status, ct.suppressed_at, ct.email_sealed,"
+        " EXISTS (SELECT 1 FROM campaign_lists cl CROSS JOIN memberships m"
+        "  WHERE cl.campaign_id = ?2 AND cl.account_id = ?1 AND m.list_id = cl.list_id"
+        "  AND m.contact_id = ct.id AND m.account_id = ?1 AND m.status = 'subscribed')"
+        " FROM contacts ct WHERE ct.id IN (" Q100 ") AND ct.account_id = ?1",
+        &st);
+    if (qs < 0)
+        return qs;
+    bind_campaign_key(st, account_id, campaign_id);
+    bind_ids(st, ids, n);
+    struct pb_contact contact;
+    memset(&contact, 0, sizeof(contact));
+    pb_strlcpy(contact.account_id, account_id, sizeof(contact.account_id));
+    for (int rows = 0; pb_sqlite_next(c, st, rows, &qs, "recipient load contacts"); rows++) {
+        if (!pb_sqlite_column_text(st, 0, contact.id, sizeof(contact.id)) ||
+            !pb_sqlite_column_text(st, 1, contact.status, sizeof(contact.status)) ||
+            !pb_sqlite_column_blob(st, 3, contact.email_sealed, sizeof(contact.email_sealed),
+                                   &contact.email_sealed_len)) {
+            pb_error("sqlite: a contacts row does not fit its struct");
+            return pb_sqlite_bad_row(st);
+        }
+        contact.suppressed_at = sqlite3_column_int64(st, 2);
+        cb(cls, &contact, sqlite3_column_int(st, 4) != 0);
+    }
+    return qs;
+}
+
+/* The values of the contacts ids[0, n); `v` is scratch room for one. */
+static enum pb_qs
+load_values(struct pb_sqlite_conn *c, const char *account_id, const pb_id_text *ids, int n,
+            struct pb_contact_value *v, pb_contact_value_cb cb, void *cls)
+{
+    sqlite3_stmt *st;
+    /* "+account_id": the primary key (contact_id, field_key) is the index to walk. */
+    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_RECIPIENT_LOAD_VALUES,
+                                      "SELECT contact_id, field_key, value_text, value_sealed"
+                                      " FROM contact_values WHERE +account_id = ?1"
+                                      " AND contact_id IN (" Q100 ")",
+                                      &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    bind_ids(st, ids, n);
+    for (int rows = 0; pb_sqlite_next(c, st, rows, &qs, "recipient load values"); rows++) {
+        if (!pb_sqlite_column_text(st, 0, v->contact_id, sizeof(v->contact_id)) ||
+            !pb_sqlite_column_text(st, 1, v->field_key, sizeof(v->field_key)) ||
+            !pb_sqlite_column_opt_text(st, 2, v->value_text, sizeof(v->value_text)) ||
+            !pb_sqlite_column_blob(st, 3, v->value_sealed, sizeof(v->value_sealed),
+                                   &v->value_sealed_len)) {
+            pb_error("sqlite: a contact_values row does not fit its struct");
+            return pb_sqlite_bad_row(st);
+        }
+        cb(cls, v);
+    }
+    return qs;
+}
+
+enum pb_qs
+pb_sqlite_recipient_load(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                         const pb_id_text *contact_ids, int n, pb_recipient_contact_cb contact_cb,
+                         pb_contact_value_cb value_cb, void *cls)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    if (n < 0) {
+        pb_error("sqlite: recipient load: %d ids", n);
+        return PB_QS_HARD_ERROR;
+    }
+    /* One value at a time, in scratch memory filled field by field (it is 8 KB). */
+    struct pb_contact_value *v = malloc(sizeof(*v));
+    if (v == NULL) {
+        pb_error("sqlite: recipient load: out of memory");
+        return PB_QS_HARD_ERROR;
+    }
+    pb_strlcpy(v->account_id, account_id, sizeof(v->account_id));
+    enum pb_qs qs = PB_QS_NONE;
+    int64_t rows = 0;
+    for (int at = 0; at < n && qs >= 0; at += LOAD_IDS) {
+        int k = n - at < LOAD_IDS ? n - at : LOAD_IDS;
+        qs = load_contacts(c, account_id, campaign_id, contact_ids + at, k, contact_cb, cls);
+        rows += qs > 0 ? qs : 0;
+    }
+    for (int at = 0; at < n && qs >= 0; at += LOAD_IDS) {
+        int k = n - at < LOAD_IDS ? n - at : LOAD_IDS;
+        qs = load_values(c, account_id, contact_ids + at, k, v, value_cb, cls);
+    }
+    sodium_memzero(v, sizeof(*v)); /* it held personal data */
+    free(v);
+    return qs < 0 ? qs : rows64(rows);
 }
