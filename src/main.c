@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"verify-log", pb_cmd_verify_log, "verify-log --account ID: check the consent log's chain"},
     {"import", pb_cmd_import, "import --account ID --list ID --basis B --source TEXT FILE.csv"},
     {"export", pb_cmd_export, "export --account ID --list ID [--format csv|json]: to stdout"},
+    {"forget", pb_cmd_forget, "forget --account ID EMAIL: erase a person, print the receipt"},
 };
 
 static void

@@ -135,6 +135,16 @@ pb_api_imports_create(struct pb_request *req);
 void
 pb_api_imports_get(struct pb_request *req);
 
+/*
+ * erasures.c: POST /erasures {email} or {contact_id}: the right to be
+ * forgotten, answered with the receipt; GET /erasures: the receipts, newest
+ * first (no personal data in them).
+ */
+void
+pb_api_erasures_create(struct pb_request *req);
+void
+pb_api_erasures_list(struct pb_request *req);
+
 /* exports.c: GET /lists/{id}/export?format=csv|json, streamed. */
 void
 pb_api_lists_export(struct pb_request *req);
@@ -165,6 +175,8 @@ void
 pb_api_campaigns_cancel(struct pb_request *req);
 void
 pb_api_campaigns_stats(struct pb_request *req);
+void
+pb_api_campaigns_timeline(struct pb_request *req);
 
 /* settings.c: the account's SMTP relay and DKIM keys (secrets never returned). */
 void

@@ -90,13 +90,15 @@ pb_api_contacts_create(struct pb_request *req)
     const struct pb_principal *who = pb_request_caller(req);
     const char *email = NULL;
     json_t *fields = NULL, *lists = NULL, *consent_json = NULL;
-    if (who == NULL ||
-        pb_json_unpack(req, req->json, "{s:s, s?o, s?o, s?o}", "email", &email, "fields", &fields,
-                       "lists", &lists, "consent", &consent_json) != 0)
+    int override = 0;
+    if (who == NULL || pb_json_unpack(req, req->json, "{s:s, s?o, s?o, s?o, s?b}", "email", &email,
+                                      "fields", &fields, "lists", &lists, "consent", &consent_json,
+                                      "override_suppression", &override) != 0)
         return;
     struct pb_contact_new in;
     memset(&in, 0, sizeof(in));
     in.email = email;
+    in.override_suppression = override != 0;
     if (fields != NULL && !json_is_null(fields)) {
         if (!json_is_object(fields)) {
             pb_reply_error(req, PB_ERR_WRONG_TYPE, "fields",

@@ -1,10 +1,10 @@
 /*
  * POST /imports: a multipart/form-data upload (the CSV in part `file`, and
  * the parts list_ids, basis, description or statement_id, evidence_ids,
- * mode, columns), parsed by libmicrohttpd's post processor as it arrives,
- * the file going straight into the database in sealed chunks; then the
- * import job is queued (202). GET /imports/{id}: progress, counts and the
- * rejected lines.
+ * mode, columns, override_suppression), parsed by libmicrohttpd's post
+ * processor as it arrives, the file going straight into the database in
+ * sealed chunks; then the import job is queued (202). GET /imports/{id}:
+ * progress, counts and the rejected lines.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +26,9 @@ enum {
 };
 
 /* The form parts besides the file, in the order of `part_names`. */
-static const char *const part_names[] = {"list_ids",     "basis", "description", "statement_id",
-                                         "evidence_ids", "mode",  "columns"};
+static const char *const part_names[] = {
+    "list_ids",     "basis", "description", "statement_id",
+    "evidence_ids", "mode",  "columns",     "override_suppression"};
 enum {
     PART_LISTS,
     PART_BASIS,
@@ -36,6 +37,7 @@ enum {
     PART_EVIDENCE,
     PART_MODE,
     PART_COLUMNS,
+    PART_OVERRIDE,
     PARTS
 };
 
@@ -217,6 +219,13 @@ pb_api_imports_create(struct pb_request *req)
         consent.evidence_count > 0)
         in.consent = &consent;
     in.mode = part(st, PART_MODE);
+    const char *override = part(st, PART_OVERRIDE);
+    if (override != NULL && strcmp(override, "true") != 0 && strcmp(override, "false") != 0) {
+        pb_reply_error(req, PB_ERR_INVALID, "override_suppression",
+                       "override_suppression is \"true\" or \"false\"");
+        return;
+    }
+    in.override_suppression = override != NULL && strcmp(override, "true") == 0;
     in.client_ip = req->client_addr;
     const char *columns = part(st, PART_COLUMNS);
     if (columns != NULL &&

@@ -104,5 +104,7 @@ int
 pb_cmd_import(int argc, char **argv);
 int
 pb_cmd_export(int argc, char **argv);
+int
+pb_cmd_forget(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * postbode import --account ID --list ID[,ID...] --basis BASIS --source TEXT
- *                 [--evidence FILE]... [--mode add|upsert] FILE.csv
+ *                 [--evidence FILE]... [--mode add|upsert] [--override-suppression] FILE.csv
  *
  * Stores the file as an import, like POST /imports does, then runs the
  * import job here (a server sharing the database would run it just as
@@ -28,7 +28,7 @@
 
 static const char usage[] = "postbode import --account ID --list ID[,ID...] --basis BASIS "
                             "--source \"how obtained\" [--evidence FILE]... [--mode add|upsert] "
-                            "FILE.csv";
+                            "[--override-suppression] FILE.csv";
 
 enum { READ_BLOCK = 256 * 1024, EVIDENCE_MAX_FILE = 10 * 1024 * 1024, REJECTS_SHOWN = 20 };
 
@@ -197,10 +197,14 @@ pb_cmd_import(int argc, char **argv)
     struct pb_cli_common common;
     const char *account = NULL, *lists = NULL, *basis = NULL, *source = NULL, *mode = NULL;
     const char *path = NULL;
-    const struct pb_cli_opt opts[] = {
-        {"--account", "ID", &account, NULL},   {"--list", "ID", &lists, NULL},
-        {"--basis", "BASIS", &basis, NULL},    {"--source", "TEXT", &source, NULL},
-        {"--mode", "add|upsert", &mode, NULL}, {0}};
+    bool override = false;
+    const struct pb_cli_opt opts[] = {{"--account", "ID", &account, NULL},
+                                      {"--list", "ID", &lists, NULL},
+                                      {"--basis", "BASIS", &basis, NULL},
+                                      {"--source", "TEXT", &source, NULL},
+                                      {"--mode", "add|upsert", &mode, NULL},
+                                      {"--override-suppression", NULL, NULL, &override},
+                                      {0}};
     rc = pb_cli_parse("import", usage, argc, argv, &common, opts, &path, 1, 1);
     if (rc != PB_EXIT_OK)
         return rc < 0 ? PB_EXIT_OK : rc;
@@ -251,6 +255,7 @@ pb_cmd_import(int argc, char **argv)
     if (basis != NULL || source != NULL || evidence_count > 0)
         in.consent = &consent;
     in.mode = mode;
+    in.override_suppression = override; /* the operator acts as an owner */
 
     if ((rc = upload_file(&cli.app, account, path, &up)) != PB_EXIT_OK)
         goto out;

@@ -62,6 +62,7 @@ static const struct key_spec keys[] = {
     INT("send", "retry_seconds", send_retry_seconds, 1, 86400),
     INT("send", "batch", send_batch, 1, 200),
     INT("send", "timeout_seconds", send_timeout_seconds, 1, 600),
+    INT("privacy", "sweep_seconds", privacy_sweep_seconds, 1, 86400),
 };
 
 void
@@ -83,6 +84,7 @@ pb_config_defaults(struct pb_config *config)
     config->send_retry_seconds = 60;
     config->send_batch = 100;
     config->send_timeout_seconds = 30;
+    config->privacy_sweep_seconds = 3600;
 }
 
 static const struct key_spec *

@@ -42,6 +42,8 @@ struct pb_config {
     int send_retry_seconds;   /* the first retry of a temporarily failing recipient; doubles */
     int send_batch;           /* recipients a sender thread claims at once */
     int send_timeout_seconds; /* the longest wait for a relay's answer (data: twice that) */
+    /* [privacy] */
+    int privacy_sweep_seconds; /* how often an account's storage limits are applied */
 };
 
 /* Fills in the built-in defaults (data dir ./data, listen 127.0.0.1:8443, ...). */

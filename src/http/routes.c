@@ -113,6 +113,12 @@ const struct pb_route pb_routes[] = {
     {"GET", "/api/v1/lists/{id}/export", pb_api_lists_export, PB_PERM_CONTACTS_EXPORT, 0, false,
      false, 0, NULL},
 
+    /* Issue 7: the right to be forgotten. */
+    {"POST", "/api/v1/erasures", pb_api_erasures_create, PB_PERM_ERASURE_RUN, SMALL, true, false, 0,
+     NULL},
+    {"GET", "/api/v1/erasures", pb_api_erasures_list, PB_PERM_ERASURE_RUN, 0, false, false, 0,
+     NULL},
+
     /* Issue 6: campaigns, sending settings, and the public links in campaign mail. */
     {"GET", "/api/v1/campaigns", pb_api_campaigns_list, PB_PERM_CAMPAIGNS_WRITE, 0, false, false, 0,
      NULL},
@@ -136,6 +142,8 @@ const struct pb_route pb_routes[] = {
      true, false, 0, NULL},
     {"GET", "/api/v1/campaigns/{id}/stats", pb_api_campaigns_stats, PB_PERM_CAMPAIGNS_WRITE, 0,
      false, false, 0, NULL},
+    {"GET", "/api/v1/campaigns/{id}/timeline", pb_api_campaigns_timeline, PB_PERM_CAMPAIGNS_WRITE,
+     0, false, false, 0, NULL},
     {"GET", "/api/v1/settings/smtp", pb_api_settings_smtp_get, PB_PERM_SETTINGS_MANAGE, 0, false,
      false, 0, NULL},
     {"PUT", "/api/v1/settings/smtp", pb_api_settings_smtp_put, PB_PERM_SETTINGS_MANAGE, SMALL, true,

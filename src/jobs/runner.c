@@ -1,4 +1,7 @@
-/* The job runner: claim under a lease, step, checkpoint, finish; idle polling once a second. */
+/*
+ * The job runner: claim under a lease, step, checkpoint, finish; idle
+ * polling once a second; thread 0 also runs the periodic tasks.
+ */
 #include "jobs/runner.h"
 
 #include <errno.h>
@@ -18,13 +21,18 @@
 enum {
     IDLE_SECONDS = 1, /* how often an idle thread looks for work */
     KINDS_MAX = 32,
+    PERIODIC_MAX = 8,
     THREADS_MAX = 64,
+    TICK_MAX_SECONDS = 60, /* the longest pause between two runs of the periodic tasks */
 };
 
 /* The registry of kinds: filled at start-up, read by every runner thread. */
 static pthread_mutex_t kinds_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct pb_job_kind *kinds[KINDS_MAX];
 static int kinds_count;
+/* The periodic tasks, likewise (under kinds_lock). */
+static pb_runner_periodic_fn periodics[PERIODIC_MAX];
+static int periodics_count;
 
 struct worker {
     struct pb_runner *runner;
@@ -39,6 +47,8 @@ struct pb_runner {
     pthread_cond_t wake;
     bool stopping;
     int threads;
+    bool periodic;        /* thread 0 runs the periodic tasks (not in pb_runner_run_job) */
+    int64_t next_tick_us; /* when thread 0 runs them next (monotonic; only it reads this) */
     /* pb_runner_run_job only: told after every step. */
     void (*progress)(void *cls, const struct pb_job *job);
     void *progress_cls;
@@ -64,6 +74,55 @@ pb_runner_register(const struct pb_job_kind *kind)
         err = PB_ERR_TOO_LARGE;
     pthread_mutex_unlock(&kinds_lock);
     return err;
+}
+
+enum pb_err
+pb_runner_register_periodic(pb_runner_periodic_fn fn)
+{
+    if (fn == NULL)
+        return PB_ERR_INVALID;
+    enum pb_err err = PB_ERR_OK;
+    pthread_mutex_lock(&kinds_lock);
+    int i = 0;
+    while (i < periodics_count && periodics[i] != fn)
+        i++;
+    if (i == periodics_count) {
+        if (periodics_count < PERIODIC_MAX)
+            periodics[periodics_count++] = fn;
+        else
+            err = PB_ERR_TOO_LARGE;
+    }
+    pthread_mutex_unlock(&kinds_lock);
+    return err;
+}
+
+/*
+ * Thread 0 of a started runner: runs the periodic tasks when they are due.
+ * The tick is every min(sweep_seconds, 60) seconds whatever the setting,
+ * because it is cheap (a page of accounts) and what must happen once per
+ * interval is decided per account in the database (a conditional claim):
+ * a short tick only lets a sweep start soon after it became due, or soon
+ * after the setting was turned on, on whichever node comes first.
+ */
+static void
+tick(struct pb_runner *r, const struct worker *w)
+{
+    if (!r->periodic || w != &r->workers[0])
+        return;
+    int64_t now_us = pb_clock_mono_us();
+    if (now_us < r->next_tick_us)
+        return;
+    int seconds = r->app->config != NULL ? r->app->config->privacy_sweep_seconds : 0;
+    if (seconds <= 0 || seconds > TICK_MAX_SECONDS)
+        seconds = TICK_MAX_SECONDS;
+    r->next_tick_us = now_us + (int64_t)seconds * 1000000;
+    pb_runner_periodic_fn fns[PERIODIC_MAX];
+    pthread_mutex_lock(&kinds_lock);
+    int n = periodics_count;
+    memcpy(fns, periodics, sizeof(fns[0]) * (size_t)n);
+    pthread_mutex_unlock(&kinds_lock);
+    for (int i = 0; i < n; i++)
+        fns[i](r->app, pb_clock_now());
 }
 
 /* The registered kind called `name`, or NULL. */
@@ -207,6 +266,7 @@ work(struct pb_runner *r, struct worker *w)
         }
         if (stopping)
             return;
+        tick(r, w); /* a long job in thread 0 does not hold the periodic tasks up */
     }
 }
 
@@ -222,6 +282,7 @@ run(void *arg)
     struct pb_runner *r = w->runner;
     char names[KINDS_MAX * (PB_JOB_KIND_MAX + 1) + 1];
     while (!is_stopping(r)) {
+        tick(r, w);
         kind_names(names, sizeof(names));
         if (names[0] == '\0') {
             idle(r, IDLE_SECONDS);
@@ -265,6 +326,8 @@ pb_runner_start(struct pb_app *app, const char *node_id, int threads, struct pb_
         return PB_ERR_NOMEM;
     r->app = app;
     r->threads = threads;
+    r->periodic = true;
+    r->next_tick_us = pb_clock_mono_us(); /* the first run: as soon as thread 0 starts */
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
     for (int i = 0; i < threads; i++) {

@@ -37,6 +37,23 @@ struct pb_job_kind {
 enum pb_err
 pb_runner_register(const struct pb_job_kind *kind);
 
+/*
+ * A periodic task (e.g. scheduling the storage-limit sweeps): called by
+ * runner thread 0 of every started runner shortly after it starts and then
+ * every min([privacy] sweep_seconds, 60) seconds, with the wall-clock time.
+ * It must be cheap and safe to run on every node at once: what must happen
+ * once is decided in the database (e.g. a conditional claim).
+ */
+typedef void (*pb_runner_periodic_fn)(struct pb_app *app, int64_t now);
+
+/*
+ * Adds a periodic task (start-up only, before pb_runner_start); adding one
+ * that is there already changes nothing. PB_ERR_INVALID for NULL,
+ * PB_ERR_TOO_LARGE when the registry is full.
+ */
+enum pb_err
+pb_runner_register_periodic(pb_runner_periodic_fn fn);
+
 struct pb_runner;
 
 /*

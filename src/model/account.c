@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/clock.h"
 #include "core/strutil.h"
 #include "crypto/keys.h"
@@ -110,14 +112,30 @@ static enum pb_qs
 update_tx(struct pb_tx *tx, void *cls)
 {
     struct update_ctx *u = cls;
+    const struct pb_account_patch *patch = u->patch;
     enum pb_qs qs;
-    if (u->patch->set_require_2fa &&
-        (qs = tx->ops->account_set_require_2fa(tx->conn, u->who->account_id,
-                                               u->patch->require_2fa)) <= 0)
+    if (patch->set_require_2fa && (qs = tx->ops->account_set_require_2fa(
+                                       tx->conn, u->who->account_id, patch->require_2fa)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
-    if (u->patch->tracking != NULL &&
-        (qs = tx->ops->account_set_tracking(tx->conn, u->who->account_id, u->patch->tracking)) <= 0)
+    if (patch->tracking != NULL &&
+        (qs = tx->ops->account_set_tracking(tx->conn, u->who->account_id, patch->tracking)) <= 0)
         return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    if (patch->set_erase_unlisted || patch->set_erase_unconfirmed) {
+        /* The store sets both limits at once: the one left out keeps its value. */
+        struct pb_account current;
+        qs = tx->ops->account_get(tx->conn, u->who->account_id, &current);
+        int unlisted = current.erase_unlisted_days, unconfirmed = current.erase_unconfirmed_days;
+        sodium_memzero(current.data_key, sizeof(current.data_key));
+        if (qs <= 0)
+            return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+        if (patch->set_erase_unlisted)
+            unlisted = (int)patch->erase_unlisted_days;
+        if (patch->set_erase_unconfirmed)
+            unconfirmed = (int)patch->erase_unconfirmed_days;
+        if ((qs = tx->ops->account_set_storage_limits(tx->conn, u->who->account_id, unlisted,
+                                                      unconfirmed)) <= 0)
+            return qs < 0 ? qs : pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    }
     return tx->ops->audit_insert(tx->conn, &u->audit);
 }
 
@@ -130,21 +148,64 @@ pb_account_tracking_valid(const char *tracking)
 }
 
 enum pb_err
+pb_account_patch_check(const struct pb_account_patch *patch, const char **field,
+                       char why[PB_WHY_MAX])
+{
+    *field = NULL;
+    if (patch->tracking != NULL && !pb_account_tracking_valid(patch->tracking)) {
+        *field = "tracking";
+        snprintf(why, PB_WHY_MAX,
+                 "tracking is \"off\", \"aggregate\" (counts only, the default) or "
+                 "\"individual\" (who opened and clicked)");
+        return PB_ERR_INVALID;
+    }
+    if (patch->set_erase_unlisted &&
+        (patch->erase_unlisted_days < 0 || patch->erase_unlisted_days > PB_ACCOUNT_ERASE_DAYS_MAX))
+        *field = "erase_unlisted_after_days";
+    else if (patch->set_erase_unconfirmed &&
+             (patch->erase_unconfirmed_days < 0 ||
+              patch->erase_unconfirmed_days > PB_ACCOUNT_ERASE_DAYS_MAX))
+        *field = "erase_unconfirmed_after_days";
+    if (*field != NULL) {
+        snprintf(why, PB_WHY_MAX, "%s is a whole number of days from 0 (off) to %d", *field,
+                 PB_ACCOUNT_ERASE_DAYS_MAX);
+        return PB_ERR_INVALID;
+    }
+    return PB_ERR_OK;
+}
+
+enum pb_err
 pb_account_update(struct pb_app *app, const struct pb_principal *who,
                   const struct pb_account_patch *patch, const char *client_ip)
 {
-    if (patch->tracking != NULL && !pb_account_tracking_valid(patch->tracking))
+    const char *field = NULL;
+    char why[PB_WHY_MAX];
+    if (pb_account_patch_check(patch, &field, why) != PB_ERR_OK)
         return PB_ERR_INVALID;
     struct update_ctx u = {.who = who, .patch = patch};
-    /* What changed; the tracking mode is checked above, so it needs no escaping. */
-    char detail[96], require[32] = "", tracking[32] = "";
+    /* What changed; every value is checked above, so none needs escaping. */
+    char detail[256];
+    size_t len = 0;
+    detail[len++] = '{';
+    detail[len] = '\0';
     if (patch->set_require_2fa)
-        snprintf(require, sizeof(require), "\"require_2fa\":%s",
-                 patch->require_2fa ? "true" : "false");
+        len += (size_t)snprintf(detail + len, sizeof(detail) - len, "\"require_2fa\":%s,",
+                                patch->require_2fa ? "true" : "false");
     if (patch->tracking != NULL)
-        snprintf(tracking, sizeof(tracking), "\"tracking\":\"%s\"", patch->tracking);
-    snprintf(detail, sizeof(detail), "{%s%s%s}", require, require[0] && tracking[0] ? "," : "",
-             tracking);
+        len += (size_t)snprintf(detail + len, sizeof(detail) - len, "\"tracking\":\"%s\",",
+                                patch->tracking);
+    if (patch->set_erase_unlisted)
+        len +=
+            (size_t)snprintf(detail + len, sizeof(detail) - len,
+                             "\"erase_unlisted_after_days\":%d,", (int)patch->erase_unlisted_days);
+    if (patch->set_erase_unconfirmed)
+        len += (size_t)snprintf(detail + len, sizeof(detail) - len,
+                                "\"erase_unconfirmed_after_days\":%d,",
+                                (int)patch->erase_unconfirmed_days);
+    /* The last comma, or the opening brace alone, is followed by the closing one. */
+    if (detail[len - 1] == ',')
+        len--;
+    snprintf(detail + len, sizeof(detail) - len, "}");
     pb_audit_entry_make(&u.audit, who->account_id, who->user_id, "account.updated", client_ip,
                         detail);
     return pb_store_tx(app->control, PB_TX_WRITE, update_tx, &u);

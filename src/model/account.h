@@ -13,7 +13,8 @@
 
 struct pb_principal;
 
-#define PB_ACCOUNT_NAME_CHARS 100
+#define PB_ACCOUNT_NAME_CHARS     100
+#define PB_ACCOUNT_ERASE_DAYS_MAX 3650 /* ten years: the longest storage limit */
 
 /*
  * Creates an account with its own data key (wrapped by the master key) and
@@ -40,13 +41,32 @@ struct pb_account_patch {
      * recipient). NULL: left as it is.
      */
     const char *tracking;
+    /*
+     * Storage limitation (GDPR art. 5(1)(e)), in days from 0 (off, the
+     * default) to PB_ACCOUNT_ERASE_DAYS_MAX: erase contacts this long without
+     * any list membership, and unconfirmed double opt-ins this long after
+     * they signed up (jobs/storage_limit.c). Each only when its set_ is true.
+     */
+    bool set_erase_unlisted;
+    int64_t erase_unlisted_days;
+    bool set_erase_unconfirmed;
+    int64_t erase_unconfirmed_days;
 };
 
 /* Whether `tracking` is one of the modes above. */
 bool
 pb_account_tracking_valid(const char *tracking);
 
-/* PB_ERR_INVALID for a tracking mode that is not one (nothing is changed then). */
+/*
+ * Checks a patch: PB_ERR_INVALID with the bad setting's API name in
+ * `*field` ("tracking", "erase_unlisted_after_days",
+ * "erase_unconfirmed_after_days") and a sentence in `why`.
+ */
+enum pb_err
+pb_account_patch_check(const struct pb_account_patch *patch, const char **field,
+                       char why[PB_WHY_MAX]);
+
+/* PB_ERR_INVALID for a patch pb_account_patch_check refuses (nothing is changed then). */
 enum pb_err
 pb_account_update(struct pb_app *app, const struct pb_principal *who,
                   const struct pb_account_patch *patch, const char *client_ip);

@@ -9,7 +9,9 @@
 
 #include "core/clock.h"
 #include "core/strutil.h"
+#include "model/delivery.h"
 #include "model/email.h"
+#include "model/erasure.h"
 #include "model/field.h"
 #include "model/tenant.h"
 
@@ -226,6 +228,7 @@ struct create_ctx {
     const struct pb_consent_origin *origin;
     struct write_ctx w;
     struct pb_contact contact;
+    unsigned char suppression_hash[PB_HASH_BYTES];
 };
 
 /* Checks the lists named and whether one of them is public. */
@@ -273,6 +276,19 @@ create_tx(struct pb_tx *tx, void *cls)
         snprintf(c->w.why, PB_WHY_MAX, "this address is a contact already");
         return pb_tx_abort(tx, PB_ERR_CONFLICT);
     }
+    /* A new address: it may have been erased or bounced before. */
+    bool suppressed = false;
+    if ((qs = pb_erasure_check_suppressed_tx(tx, account, c->suppression_hash,
+                                             c->in->override_suppression, &suppressed)) < 0)
+        return qs;
+    if (suppressed) {
+        *c->w.field = "email";
+        snprintf(c->w.why, PB_WHY_MAX,
+                 "this address was erased or bounced before and is on the suppression list; "
+                 "an owner may add it again with override_suppression and a fresh consent "
+                 "statement");
+        return pb_tx_abort(tx, PB_ERR_SUPPRESSED);
+    }
     if (c->in->fields != NULL &&
         (qs = write_values_tx(tx, &c->w, c->contact.id, c->in->fields)) < 0)
         return qs;
@@ -319,6 +335,19 @@ pb_contact_create(struct pb_app *app, const struct pb_principal *who,
         snprintf(why, PB_WHY_MAX, "fields is an object of field keys and values");
         return PB_ERR_FIELD_INVALID;
     }
+    if (in->override_suppression && who->role != PB_ROLE_OWNER) {
+        *field = "override_suppression";
+        snprintf(why, PB_WHY_MAX, "only an owner may add a suppressed address again");
+        return PB_ERR_FORBIDDEN;
+    }
+    if (in->override_suppression && (in->consent == NULL || in->consent->statement_id != NULL)) {
+        /* The person's earlier erasure stands unless they gave consent anew. */
+        *field = "consent";
+        snprintf(why, PB_WHY_MAX,
+                 "overriding a suppression needs a fresh consent statement: consent {basis, "
+                 "description}, not a statement_id");
+        return PB_ERR_CONSENT_REQUIRED;
+    }
     struct create_ctx c;
     memset(&c, 0, sizeof(c));
     c.in = in;
@@ -330,8 +359,11 @@ pb_contact_create(struct pb_app *app, const struct pb_principal *who,
     if (err != PB_ERR_OK)
         return err;
     if ((err = pb_contact_email_index(app, who->account_id, email, c.contact.email_bidx, why)) !=
-        PB_ERR_OK)
+            PB_ERR_OK ||
+        (err = pb_suppression_hash(app, who->account_id, email, c.suppression_hash)) != PB_ERR_OK) {
+        sodium_memzero(email, sizeof(email));
         return err;
+    }
     struct pb_contact *ct = &c.contact;
     pb_id_new(ct->id);
     pb_strlcpy(ct->account_id, who->account_id, sizeof(ct->account_id));

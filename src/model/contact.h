@@ -25,6 +25,12 @@ struct pb_contact_new {
     const char *list_ids[PB_CONTACT_LISTS_MAX];
     int list_count;
     const struct pb_consent_input *consent; /* NULL: none given */
+    /*
+     * Add the address even though it is on the suppression list (erased or
+     * bounced before), lifting the suppression: owners only, and only with
+     * a fresh statement given inline (`consent` with basis and description).
+     */
+    bool override_suppression;
 };
 
 /*
@@ -34,7 +40,10 @@ struct pb_contact_new {
  * PB_ERR_FIELD_INVALID ("fields.KEY": unknown field or wrong type; the name
  * stays valid until the calling thread's next call),
  * PB_ERR_NOT_FOUND ("lists" / "consent.statement_id" / "consent.evidence_ids"),
- * PB_ERR_CONSENT_REQUIRED ("consent": a public list without a statement).
+ * PB_ERR_CONSENT_REQUIRED ("consent": a public list without a statement, or
+ * an override of a suppression without a fresh statement), PB_ERR_SUPPRESSED
+ * ("email": a new address on the suppression list), PB_ERR_FORBIDDEN
+ * ("override_suppression": asked for by someone other than an owner).
  */
 enum pb_err
 pb_contact_create(struct pb_app *app, const struct pb_principal *who,

@@ -34,7 +34,16 @@ struct pb_erasure_by {
     const char *actor;   /* "user:ID", "api_key:ID", "cli", "system" */
     const char *channel; /* PB_CHANNEL_API, PB_CHANNEL_CLI, or "system" */
     const char *reason;  /* PB_ERASURE_REASON_* */
-    bool checkpoint;     /* checkpoint the WAL after the commit (false: the caller does, per batch) */
+    bool checkpoint; /* checkpoint the WAL after the commit (false: the caller does, per batch) */
+    /*
+     * Storage limitation only: erase only while the contact is still past
+     * these cut-offs (as store.h's contact_list_expired defines them; 0 =
+     * rule off), checked again inside the erasure's transaction, so that a
+     * contact who subscribed again since the sweep listed it is kept
+     * (PB_ERR_CONFLICT). Both 0: no condition.
+     */
+    int64_t unlisted_before;
+    int64_t unconfirmed_before;
 };
 
 /*

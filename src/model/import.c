@@ -36,6 +36,9 @@ pb_import_params_encode(const struct pb_import_params *p, char out[PB_JOB_PARAMS
                           "header_line", (json_int_t)p->header_line, "columns", columns);
     if (o == NULL)
         return PB_ERR_NOMEM;
+    /* Only when asked for: the parameters of every other import stay as they were. */
+    if (p->override_suppression)
+        json_object_set_new(o, "override_suppression", json_true());
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (text == NULL)
@@ -81,6 +84,7 @@ pb_import_params_decode(const char *text, struct pb_import_params *p)
     p->ncolumns = (int)json_array_size(columns);
     pb_strlcpy(p->statement_id, statement ? statement : "", sizeof(p->statement_id));
     p->upsert = strcmp(mode, "upsert") == 0;
+    p->override_suppression = json_is_true(json_object_get(o, "override_suppression"));
     pb_strlcpy(p->actor, actor, sizeof(p->actor));
     pb_strlcpy(p->channel, channel, sizeof(p->channel));
     p->delimiter = delimiter[0];
@@ -332,6 +336,8 @@ audit_start(struct pb_app *app, const struct pb_principal *who, const char *clie
     json_t *detail = json_pack("{s:s, s:o, s:I, s:s, s:s?}", "import_id", import_id, "lists", lists,
                                "bytes", (json_int_t)bytes, "mode", p->upsert ? "upsert" : "add",
                                "statement_id", p->statement_id[0] ? p->statement_id : NULL);
+    if (detail != NULL && p->override_suppression)
+        json_object_set_new(detail, "override_suppression", json_true());
     char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
     enum pb_err err =
         text == NULL ? PB_ERR_NOMEM
@@ -401,6 +407,19 @@ pb_import_start(struct pb_app *app, const struct pb_principal *who, struct pb_im
                  "null");
         return PB_ERR_INVALID;
     }
+    if (in->override_suppression && who->role != PB_ROLE_OWNER) {
+        *field = "override_suppression";
+        snprintf(why, PB_WHY_MAX, "only an owner may import suppressed addresses again");
+        return PB_ERR_FORBIDDEN;
+    }
+    if (in->override_suppression && (in->consent == NULL || in->consent->statement_id != NULL)) {
+        /* Erased people come back only on consent given anew, stated for this file. */
+        *field = "consent";
+        snprintf(why, PB_WHY_MAX,
+                 "overriding suppressions needs a fresh consent statement for this file (basis "
+                 "and description), not a statement_id");
+        return PB_ERR_CONSENT_REQUIRED;
+    }
     enum pb_err err = pb_import_upload_finish(up);
     if (err != PB_ERR_OK) {
         snprintf(why, PB_WHY_MAX, "the upload could not be stored: %s", pb_err_hint(err));
@@ -436,6 +455,7 @@ pb_import_start(struct pb_app *app, const struct pb_principal *who, struct pb_im
     p->list_count = in->list_count;
     pb_strlcpy(p->statement_id, c.statement_id, sizeof(p->statement_id));
     p->upsert = in->mode != NULL && strcmp(in->mode, "upsert") == 0;
+    p->override_suppression = in->override_suppression;
     pb_strlcpy(p->actor, origin && origin->actor ? origin->actor : "", sizeof(p->actor));
     pb_strlcpy(p->channel, PB_CHANNEL_IMPORT, sizeof(p->channel));
     if ((err = pb_import_params_encode(p, params)) != PB_ERR_OK) {
@@ -538,16 +558,17 @@ pb_import_get_json(struct pb_app *app, const char *account_id, const char *id, i
                         : strcmp(job->state, "running") != 0 ? job->state
                         : c.importing                        ? "importing"
                                                              : "checking";
-    *out = json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s, s:s?, s:s?, s:o, s:o, s:b, s:s, "
-        "s:s}",
-        "id", job->id, "state", job->state, "phase", phase, "rows_done",
-        (json_int_t)(c.importing || strcmp(job->state, "done") == 0 ? c.rows : 0), "rows_total",
-        (json_int_t)job->progress_total, "counts", pb_import_counts_json(&c), "lists", lists,
-        "mode", p->upsert ? "upsert" : "add", "statement_id",
-        p->statement_id[0] ? p->statement_id : NULL, "error", job->error[0] ? job->error : NULL,
-        "rejects", g.rejects, "next_cursor", next, "rejects_truncated",
-        c.invalid + c.duplicates > c.rejects_kept, "created_at", created, "updated_at", updated);
+    *out =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s, s:s?, s:s?, s:o, s:o, s:b, s:s, "
+                  "s:s}",
+                  "id", job->id, "state", job->state, "phase", phase, "rows_done",
+                  (json_int_t)(c.importing || strcmp(job->state, "done") == 0 ? c.rows : 0),
+                  "rows_total", (json_int_t)job->progress_total, "counts",
+                  pb_import_counts_json(&c), "lists", lists, "mode", p->upsert ? "upsert" : "add",
+                  "statement_id", p->statement_id[0] ? p->statement_id : NULL, "error",
+                  job->error[0] ? job->error : NULL, "rejects", g.rejects, "next_cursor", next,
+                  "rejects_truncated", c.invalid + c.duplicates + c.suppressed > c.rejects_kept,
+                  "created_at", created, "updated_at", updated);
     g.rejects = NULL;
     if (*out == NULL)
         err = PB_ERR_NOMEM;

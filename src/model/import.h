@@ -70,6 +70,13 @@ struct pb_import_request {
      */
     json_t *columns;
     const char *client_ip; /* the caller's address, for the audit log (NULL: none) */
+    /*
+     * Add new addresses even when they are on the suppression list (erased
+     * or bounced before), lifting their suppression: owners only, with a
+     * fresh statement (`consent` with basis and description). Without it,
+     * such lines are rejected and counted as `suppressed`.
+     */
+    bool override_suppression;
 };
 
 /*
@@ -78,8 +85,11 @@ struct pb_import_request {
  * a delimiter, an email column, every column mapped), creates the statement
  * when a new one is given, and queues the import job (its id into `id`).
  * Errors name the bad part in `field` ("file", "list_ids", "consent",
- * "consent.basis", "mode", "columns", ...) with `why`. On any error the
- * caller frees the upload with discard.
+ * "consent.basis", "mode", "columns", ...) with `why`; PB_ERR_FORBIDDEN
+ * ("override_suppression") when someone other than an owner asks for the
+ * override, PB_ERR_CONSENT_REQUIRED ("consent") when the override comes
+ * without a fresh statement. On any error the caller frees the upload with
+ * discard.
  */
 enum pb_err
 pb_import_start(struct pb_app *app, const struct pb_principal *who, struct pb_import_upload *up,

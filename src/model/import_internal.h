@@ -67,6 +67,7 @@ struct pb_import_params {
     int list_count;
     char statement_id[PB_ID_LEN + 1]; /* "" : none (no public list) */
     bool upsert;
+    bool override_suppression; /* new addresses on the suppression list are added (owner) */
     char actor[PB_ACTOR_MAX + 1];
     char channel[16];
     char delimiter;

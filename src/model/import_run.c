@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/strutil.h"
 #include "model/contact.h"
+#include "model/delivery.h"
 #include "model/email.h"
 #include "model/field.h"
 #include "model/import_internal.h"
@@ -44,12 +45,14 @@ struct row_value {
     const char *text;
 };
 
-enum row_state { ROW_NEW, ROW_EXISTING, ROW_DUPLICATE };
+/* ROW_SUPPRESSED: a new address on the suppression list (erased or bounced before). */
+enum row_state { ROW_NEW, ROW_EXISTING, ROW_DUPLICATE, ROW_SUPPRESSED };
 
 struct row {
     int64_t line;
     const char *email; /* normalised, local part's case kept */
     unsigned char bidx[PB_BIDX_MAX];
+    unsigned char suppression[PB_HASH_BYTES]; /* the address's suppression hash */
     struct row_value *values;
     int nvalues;
     enum row_state state;
@@ -82,6 +85,9 @@ struct step {
     pb_id_text existing_ids[BATCH_ROWS];
     int existing_row[BATCH_ROWS];
     bool has_ref[BATCH_ROWS];
+    unsigned char suppression[BATCH_ROWS][PB_HASH_BYTES]; /* of the new rows */
+    int suppression_row[BATCH_ROWS];
+    bool suppressed[BATCH_ROWS];
     pb_id_text ids[BATCH_ROWS]; /* contact id per row */
     pb_id_text kept_ids[BATCH_ROWS];
     int kept_row[BATCH_ROWS];
@@ -235,6 +241,13 @@ read_row(struct step *s, const struct pb_csv_record *rec, size_t *bytes)
                 return ROW_INVALID;
             }
             pb_data_key_blind_index(s->key, "email", lower, strlen(lower), row->bidx);
+            if (pb_suppression_hash(s->app, s->job->account_id, lower, row->suppression) !=
+                PB_ERR_OK) {
+                sodium_memzero(email, sizeof(email));
+                sodium_memzero(lower, sizeof(lower));
+                reject(s->rejects, nrej, rec->line, "the address cannot be checked now");
+                return ROW_INVALID;
+            }
             row->email = pb_arena_strdup(s->arena, email);
             sodium_memzero(email, sizeof(email));
             sodium_memzero(lower, sizeof(lower));
@@ -359,6 +372,38 @@ find_existing_tx(struct pb_tx *tx, struct step *s)
     return PB_QS_ONE;
 }
 
+/*
+ * Which new addresses are on the suppression list, in one query: those
+ * become ROW_SUPPRESSED, or, when the owner overrides, lose their
+ * suppression and are added like any new address.
+ */
+static enum pb_qs
+check_suppressed_tx(struct pb_tx *tx, struct step *s)
+{
+    const char *account = s->job->account_id;
+    int n = 0;
+    for (int i = 0; i < s->nrows; i++)
+        if (s->rows[i].state == ROW_NEW) {
+            memcpy(s->suppression[n], s->rows[i].suppression, PB_HASH_BYTES);
+            s->suppression_row[n++] = i;
+        }
+    if (n == 0)
+        return PB_QS_ONE;
+    enum pb_qs qs = tx->ops->suppression_exists_many(
+        tx->conn, account, (const unsigned char(*)[PB_HASH_BYTES])s->suppression, n, s->suppressed);
+    if (qs < 0)
+        return qs;
+    for (int k = 0; k < n; k++) {
+        if (!s->suppressed[k])
+            continue;
+        if (!s->params.override_suppression)
+            s->rows[s->suppression_row[k]].state = ROW_SUPPRESSED;
+        else if ((qs = tx->ops->suppression_delete(tx->conn, account, s->suppression[k])) < 0)
+            return qs;
+    }
+    return PB_QS_ONE;
+}
+
 /* New contacts: their ids, sealed addresses, inserted. */
 static enum pb_qs
 insert_new_tx(struct pb_tx *tx, struct step *s, int64_t now)
@@ -366,6 +411,10 @@ insert_new_tx(struct pb_tx *tx, struct step *s, int64_t now)
     int n = 0;
     for (int i = 0; i < s->nrows; i++) {
         struct row *row = &s->rows[i];
+        if (row->state == ROW_SUPPRESSED) {
+            s->ids[i][0] = '\0';
+            continue;
+        }
         if (row->state == ROW_EXISTING || row->state == ROW_DUPLICATE) {
             memcpy(s->ids[i], s->found[i], sizeof(pb_id_text));
             continue;
@@ -436,7 +485,7 @@ subscribe_tx(struct pb_tx *tx, struct step *s, int64_t now)
 {
     int n = 0;
     for (int i = 0; i < s->nrows; i++)
-        if (s->rows[i].state != ROW_DUPLICATE) {
+        if (s->rows[i].state != ROW_DUPLICATE && s->rows[i].state != ROW_SUPPRESSED) {
             memcpy(s->kept_ids[n], s->ids[i], sizeof(pb_id_text));
             s->kept_row[n++] = i;
         }
@@ -508,14 +557,19 @@ batch_tx(struct pb_tx *tx, void *cls)
     int ntx_rejects = 0;
     enum pb_qs qs = PB_QS_ONE;
     if (s->nrows > 0 &&
-        ((qs = find_existing_tx(tx, s)) < 0 || (qs = insert_new_tx(tx, s, now)) < 0 ||
-         (qs = write_values_tx(tx, s)) < 0 || (qs = subscribe_tx(tx, s, now)) < 0))
+        ((qs = find_existing_tx(tx, s)) < 0 || (qs = check_suppressed_tx(tx, s)) < 0 ||
+         (qs = insert_new_tx(tx, s, now)) < 0 || (qs = write_values_tx(tx, s)) < 0 ||
+         (qs = subscribe_tx(tx, s, now)) < 0))
         goto undo;
     for (int i = 0; i < s->nrows; i++) {
         struct row *row = &s->rows[i];
         if (row->state == ROW_DUPLICATE) {
             reject(s->tx_rejects, &ntx_rejects, row->line, "the same address as an earlier line");
             s->next.duplicates++;
+        } else if (row->state == ROW_SUPPRESSED) {
+            reject(s->tx_rejects, &ntx_rejects, row->line,
+                   "suppressed: this address was erased or bounced before");
+            s->next.suppressed++;
         } else if (row->state == ROW_NEW) {
             s->next.added++;
         } else if (s->row_changed[i]) {

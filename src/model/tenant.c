@@ -1,7 +1,14 @@
 /* Transactions on an account's own store. */
 #include "model/tenant.h"
 
+#include <time.h>
+
 #include "core/log.h"
+
+enum {
+    CHECKPOINT_TRIES = 5,    /* WAL checkpoints tried while readers keep the log busy */
+    CHECKPOINT_PAUSE_MS = 50 /* between them, doubling */
+};
 
 enum pb_err
 pb_tenant_store(struct pb_app *app, const char *account_id, struct pb_store **out)
@@ -22,4 +29,21 @@ pb_tenant_tx(struct pb_app *app, const char *account_id, enum pb_tx_mode mode, p
     if (err != PB_ERR_OK)
         return err;
     return pb_store_tx(store, mode, fn, cls);
+}
+
+enum pb_err
+pb_tenant_checkpoint(struct pb_app *app, const char *account_id)
+{
+    struct pb_store *store = NULL;
+    enum pb_err err = pb_tenant_store(app, account_id, &store);
+    long pause_ms = CHECKPOINT_PAUSE_MS;
+    for (int i = 0; err == PB_ERR_OK && i < CHECKPOINT_TRIES; i++) {
+        err = pb_store_checkpoint(store);
+        if (err != PB_ERR_STORE_SOFT)
+            break;
+        struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
+        pause_ms *= 2;
+    }
+    return err;
 }

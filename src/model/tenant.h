@@ -17,4 +17,14 @@ enum pb_err
 pb_tenant_tx(struct pb_app *app, const char *account_id, enum pb_tx_mode mode, pb_tx_fn fn,
              void *cls);
 
+/*
+ * After an erasure committed: takes the wiped bytes out of the account's
+ * database files (SQLite's WAL; nothing to do on PostgreSQL). Readers on an
+ * older snapshot keep a checkpoint from finishing, so it is tried a few
+ * times after a growing pause; PB_ERR_STORE_SOFT when they never let go
+ * (the next checkpoint takes the bytes out).
+ */
+enum pb_err
+pb_tenant_checkpoint(struct pb_app *app, const char *account_id);
+
 #endif

@@ -258,6 +258,23 @@ out:
     return err;
 }
 
+enum pb_err
+pb_store_checkpoint(struct pb_store *store)
+{
+    char why[PB_WHY_MAX] = "";
+    struct pb_conn *conn = NULL;
+    if (acquire(store, &conn, why) != PB_ERR_OK) {
+        pb_error("store: no connection for a checkpoint: %s", why);
+        return PB_ERR_STORE_OPEN;
+    }
+    /* A pooled connection is between transactions: the checkpoint runs outside any. */
+    enum pb_qs qs = store->ops->checkpoint(conn);
+    release(store, conn);
+    if (qs == PB_QS_SOFT_ERROR)
+        return PB_ERR_STORE_SOFT;
+    return qs < 0 ? PB_ERR_STORE_HARD : PB_ERR_OK;
+}
+
 void
 pb_campaign_bodies_free(struct pb_campaign *campaign)
 {

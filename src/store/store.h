@@ -455,6 +455,8 @@ typedef void (*pb_recipient_cb)(void *cls, const struct pb_recipient *recipient)
 typedef void (*pb_received_cb)(void *cls, const struct pb_recipient *recipient,
                                const char *campaign_name);
 typedef void (*pb_dkim_cb)(void *cls, const struct pb_dkim_row *key);
+/* A recipient's contact (recipient_load) and whether it is on one of the campaign's lists. */
+typedef void (*pb_recipient_contact_cb)(void *cls, const struct pb_contact *contact, bool on_list);
 
 /*
  * How a transaction runs. PB_TX_WRITE is serializable: whatever it reads
@@ -970,6 +972,18 @@ struct pb_store_ops {
     /* Marks a contact suppressed (never mailed again; recipient_snapshot skips it). */
     enum pb_qs (*contact_set_suppressed)(struct pb_conn *conn, const char *account_id,
                                          const char *contact_id, int64_t at);
+    /*
+     * What the messages to `n` recipients (contact ids: a claimed batch)
+     * need, in a few statements whatever n: contact_cb for each of those
+     * contacts that exists, with whether it is subscribed to one of the
+     * campaign's lists, then value_cb for each of their values (sealed ones
+     * as stored). The rows may come in any order; contact_cb fills only id,
+     * account_id, status, suppressed_at and the sealed address.
+     */
+    enum pb_qs (*recipient_load)(struct pb_conn *conn, const char *account_id,
+                                 const char *campaign_id, const pb_id_text *contact_ids, int n,
+                                 pb_recipient_contact_cb contact_cb, pb_contact_value_cb value_cb,
+                                 void *cls);
     /* ---- end of campaigns ---- */
 
     /*
@@ -1041,6 +1055,17 @@ struct pb_store_ops {
      */
     enum pb_qs (*checkpoint)(struct pb_conn *conn);
     /* ---- end of erasure ---- */
+
+    /*
+     * ---- A campaign's statistics over time (issue 8) ----
+     * Recipients sent at or after `from`, counted per `bucket_seconds`:
+     * sent[i] += those sent in [from + i*bucket, from + (i+1)*bucket); those
+     * past the last of the `n` buckets count in the last. One indexed scan of
+     * the campaign's sent recipients; read on demand, never by /stats.
+     */
+    enum pb_qs (*recipient_sent_histogram)(struct pb_conn *conn, const char *account_id,
+                                           const char *campaign_id, int64_t from,
+                                           int64_t bucket_seconds, int n, int64_t *sent);
 };
 
 extern const struct pb_store_ops pb_store_sqlite;

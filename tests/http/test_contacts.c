@@ -27,6 +27,7 @@
 #include "core/id.h"
 #include "core/strutil.h"
 #include "support/calls.h"
+#include "support/png.h"
 #include "support/testapp.h"
 
 #define PASSWORD "Copper-Meadow-Signal-417"
@@ -262,86 +263,12 @@ raw_free(struct raw_reply *r)
     r->data = NULL;
 }
 
-/* ---- a tiny PNG, built byte by byte ---- */
-
-struct bytes {
-    unsigned char p[512];
-    size_t n;
-};
-
-static void
-put(struct bytes *b, const void *data, size_t n)
-{
-    assert_true(b->n + n <= sizeof(b->p));
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void
-put_be32(struct bytes *b, uint32_t x)
-{
-    unsigned char q[4] = {(unsigned char)(x >> 24), (unsigned char)(x >> 16),
-                          (unsigned char)(x >> 8), (unsigned char)x};
-    put(b, q, 4);
-}
-
-static uint32_t
-crc32_bitwise(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return ~c;
-}
-
-static void
-png_chunk(struct bytes *b, const char *type, const unsigned char *data, size_t n)
-{
-    put_be32(b, (uint32_t)n);
-    size_t start = b->n;
-    put(b, type, 4);
-    if (n > 0)
-        put(b, data, n);
-    put_be32(b, crc32_bitwise(b->p + start, n + 4));
-}
-
-/* A 2x2 8-bit greyscale PNG whose pixels are `shade` (so that images differ). */
-static void
-make_png(struct bytes *b, unsigned char shade)
-{
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    memset(b, 0, sizeof(*b));
-    put(b, sig, 8);
-    const unsigned char ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0};
-    png_chunk(b, "IHDR", ihdr, sizeof(ihdr));
-    /* Two rows: filter byte 0 and two pixels each. */
-    const unsigned char raw[6] = {0, shade, shade, 0, shade, shade};
-    uint32_t a = 1, s = 0;
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        a = (a + raw[i]) % 65521;
-        s = (s + a) % 65521;
-    }
-    uint32_t adler = s << 16 | a;
-    unsigned char z[2 + 5 + sizeof(raw) + 4] = {
-        0x78, 0x01, 0x01, sizeof(raw), 0, (unsigned char)~sizeof(raw), 0xff};
-    memcpy(z + 7, raw, sizeof(raw));
-    z[13] = (unsigned char)(adler >> 24);
-    z[14] = (unsigned char)(adler >> 16);
-    z[15] = (unsigned char)(adler >> 8);
-    z[16] = (unsigned char)adler;
-    png_chunk(b, "IDAT", z, sizeof(z));
-    png_chunk(b, "IEND", NULL, 0);
-}
-
 /* POST /evidence with a PNG of `shade` as `c`, expecting `status`; the id into `id`. */
 static void
 upload_png(struct pb_http_client *c, unsigned char shade, long status, char id[PB_ID_LEN + 1])
 {
-    struct bytes png;
-    make_png(&png, shade);
+    struct pb_test_png png;
+    pb_test_png_make(&png, shade);
     struct raw_reply r;
     raw_http(c, "POST", "/api/v1/evidence", "image/png", png.p, png.n, &r);
     if (r.r.status != status)
@@ -937,8 +864,8 @@ static void
 evidence_by_content(void **state)
 {
     (void)state;
-    struct bytes png;
-    make_png(&png, 0x80);
+    struct pb_test_png png;
+    pb_test_png_make(&png, 0x80);
     char id[PB_ID_LEN + 1], again[PB_ID_LEN + 1], path[128];
     upload_png(&owner, 0x80, 201, id);
 
@@ -972,9 +899,9 @@ evidence_by_content(void **state)
     static const char svg[] = "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)"
                               "</script></svg>";
     static const char html[] = "<!doctype html><html><body>hi</body></html>";
-    struct bytes polyglot;
-    make_png(&polyglot, 0x81);
-    put(&polyglot, "<script>alert(1)</script>", 25);
+    struct pb_test_png polyglot;
+    pb_test_png_make(&polyglot, 0x81);
+    pb_test_png_append(&polyglot, "<script>alert(1)</script>", 25);
     struct {
         const char *type;
         const void *data;

@@ -796,7 +796,12 @@ account_settings(void **state)
     assert_true(json_is_false(json_object_get(r.json, "require_2fa")));
     assert_null(json_object_get(r.json, "data_key"));
     assert_string_equal(json_string_value(json_object_get(r.json, "tracking")), "aggregate");
-    assert_int_equal(json_object_size(r.json), 5);
+    /* Storage limitation is off until an owner or admin turns it on (test_storage_limit). */
+    assert_true(json_is_integer(json_object_get(r.json, "erase_unlisted_after_days")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "erase_unlisted_after_days")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "erase_unconfirmed_after_days")),
+                     0);
+    assert_int_equal(json_object_size(r.json), 7);
     pb_http_reply_free(&r);
     /* Everyone of an account reads it (an author of the enterprise one here). */
     call(&author, "GET", "/api/v1/account", NULL, 200, &r);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support/tmpdir.h"
 
@@ -69,4 +70,22 @@ pb_test_qp_decode(char *s)
         }
     }
     *out = '\0';
+}
+
+bool
+pb_test_find_link(const char *text, char kind, char path[256])
+{
+    char marker[8];
+    snprintf(marker, sizeof(marker), "/%c/", kind);
+    for (const char *p = strstr(text, marker); p != NULL; p = strstr(p + 1, marker)) {
+        size_t n = 3;
+        while (p[n] != '\0' && (strchr("-_", p[n]) != NULL || isalnum((unsigned char)p[n])))
+            n++;
+        if (n >= 60 && n < 250) { /* a token, not a word that happens to follow "/u/" */
+            memcpy(path, p, n);
+            path[n] = '\0';
+            return true;
+        }
+    }
+    return false;
 }

@@ -7,6 +7,7 @@
 #define PB_TEST_SINK_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 /*
  * Starts smtp-sink in a new temporary directory `dir` (each message is
@@ -23,6 +24,13 @@ pb_test_sink_stop(const char *dir);
 /* Runs a command and returns the first line of its output as a number; aborts on failure. */
 int
 pb_test_run_for_number(const char *command);
+
+/*
+ * Copies into `path` the first "/X/TOKEN" link path of kind `kind` ('u',
+ * 'o' or 'c': unsubscribe, open, click) found in a (decoded) message.
+ */
+bool
+pb_test_find_link(const char *text, char kind, char path[256]);
 
 /* Decodes quoted-printable text in place (soft line breaks and =XX). */
 void

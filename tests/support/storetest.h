@@ -19,7 +19,7 @@
 #include "store/store.h"
 
 /* The schema version the backends' migrations end at. */
-#define PB_STORETEST_LATEST_VERSION 7
+#define PB_STORETEST_LATEST_VERSION 8
 
 /* One test's store: its temporary directory, the URL it opens, the store once opened. */
 struct pb_storetest {

@@ -48,12 +48,8 @@ pb_pg_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
         8, params);
 }
 
-#define CONTACT_COLUMNS                                                                            \
-    "c.id, c.account_id, encode(c.email_sealed, 'hex'), encode(c.email_bidx, 'hex'), c.status,"    \
-    " c.pseudonym, c.created_at, c.updated_at, c.suppressed_at"
-
-static bool
-read_contact(const PGresult *res, int row, void *dst)
+bool
+pb_pg_read_contact(const PGresult *res, int row, void *dst)
 {
     struct pb_contact *out = dst;
     bool ok = pb_pg_text(res, row, 0, out->id, sizeof(out->id));
@@ -81,10 +77,10 @@ pb_pg_contact_get(struct pb_conn *conn, const char *account_id, const char *id,
     const char *const params[] = {account_id, id};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_CONTACT_GET, "pb_contact_get",
-                               "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                               "SELECT " PB_PG_CONTACT_COLUMNS " FROM contacts c"
                                " WHERE c.account_id = $1 AND c.id = $2",
                                2, params, &res);
-    return qs < 0 ? qs : pb_pg_get_one(res, read_contact, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, pb_pg_read_contact, out);
 }
 
 enum pb_qs
@@ -98,10 +94,10 @@ pb_pg_contact_get_by_bidx(struct pb_conn *conn, const char *account_id, const un
     const char *const params[] = {account_id, pb_pg_hex(bidx, bidx_len, hex, sizeof(hex))};
     PGresult *res;
     enum pb_qs qs = pb_pg_exec(c, PB_PG_CONTACT_GET_BY_BIDX, "pb_contact_get_by_bidx",
-                               "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                               "SELECT " PB_PG_CONTACT_COLUMNS " FROM contacts c"
                                " WHERE c.account_id = $1 AND c.email_bidx = decode($2, 'hex')",
                                2, params, &res);
-    return qs < 0 ? qs : pb_pg_get_one(res, read_contact, out);
+    return qs < 0 ? qs : pb_pg_get_one(res, pb_pg_read_contact, out);
 }
 
 enum pb_qs
@@ -117,7 +113,7 @@ pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *lis
     enum pb_qs qs;
     if (in_list)
         qs = pb_pg_exec(c, PB_PG_CONTACT_LIST_IN_LIST, "pb_contact_list_in_list",
-                        "SELECT " CONTACT_COLUMNS " FROM memberships m"
+                        "SELECT " PB_PG_CONTACT_COLUMNS " FROM memberships m"
                         " JOIN contacts c ON c.id = m.contact_id"
                         " WHERE m.list_id = $4 AND m.account_id = $1"
                         " AND m.status = 'subscribed' AND c.account_id = $1"
@@ -126,7 +122,7 @@ pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *lis
                         4, params, &res);
     else
         qs = pb_pg_exec(c, PB_PG_CONTACT_LIST, "pb_contact_list",
-                        "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                        "SELECT " PB_PG_CONTACT_COLUMNS " FROM contacts c"
                         " WHERE c.account_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
                         3, params, &res);
     if (qs < 0)
@@ -134,7 +130,7 @@ pb_pg_contact_list(struct pb_conn *conn, const char *account_id, const char *lis
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct pb_contact contact = {0};
-        if (!read_contact(res, i, &contact))
+        if (!pb_pg_read_contact(res, i, &contact))
             return pb_pg_bad_row(res);
         cb(cls, &contact);
     }

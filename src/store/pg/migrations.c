@@ -341,6 +341,38 @@ static const char *const migrations[] = {
     "  reason TEXT NOT NULL CHECK (reason IN ('bounce', 'erasure', 'complaint', 'manual')),"
     "  created_at BIGINT NOT NULL,"
     "  PRIMARY KEY (account_id, hash));",
+    /*
+     * 8: erasure and storage limitation (issue 7): the receipts, the
+     * accounts' storage limits, the status "unconfirmed" (a double opt-in
+     * pending) and indexes on the statements memberships and events name
+     * (an erasure asks which contacts use a statement). Those two columns
+     * have the database's default collation: the queries probing them say
+     * COLLATE "default" where the other side is "C", or the index is unusable.
+     */
+    "CREATE TABLE erasures ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  account_id TEXT COLLATE \"C\" NOT NULL,"
+    "  contact_id TEXT COLLATE \"C\" NOT NULL REFERENCES contacts(id),"
+    "  pseudonym TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('request', 'storage_limitation')),"
+    "  wiped TEXT NOT NULL DEFAULT '{}',"
+    "  erased_at BIGINT NOT NULL);"
+    "CREATE INDEX erasures_account ON erasures(account_id, id);"
+    "CREATE INDEX erasures_contact ON erasures(account_id, contact_id);"
+    "ALTER TABLE accounts"
+    "  ADD COLUMN erase_unlisted_days INTEGER NOT NULL DEFAULT 0"
+    "    CHECK (erase_unlisted_days >= 0),"
+    "  ADD COLUMN erase_unconfirmed_days INTEGER NOT NULL DEFAULT 0"
+    "    CHECK (erase_unconfirmed_days >= 0),"
+    "  ADD COLUMN storage_checked_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE memberships DROP CONSTRAINT memberships_status_check,"
+    "  ADD CONSTRAINT memberships_status_check"
+    "    CHECK (status IN ('subscribed', 'unsubscribed', 'unconfirmed'));"
+    "CREATE INDEX memberships_statement ON memberships(statement_id, contact_id)"
+    "  WHERE statement_id IS NOT NULL;"
+    "CREATE INDEX consent_events_statement ON consent_events(statement_id, contact_id)"
+    "  WHERE statement_id IS NOT NULL;",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

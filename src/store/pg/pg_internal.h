@@ -152,6 +152,24 @@ enum pb_pg_stmt {
     PB_PG_RECIPIENT_CLICK,
     PB_PG_RECIPIENT_UNSUBSCRIBED,
     PB_PG_RECIPIENT_LIST_FOR_CONTACT,
+    PB_PG_RECIPIENT_LOAD_CONTACTS,
+    PB_PG_RECIPIENT_LOAD_VALUES,
+    /* issue 7: accounts.c (storage limits) and erasure.c */
+    PB_PG_ACCOUNT_SET_STORAGE_LIMITS,
+    PB_PG_ACCOUNT_CLAIM_STORAGE_SWEEP,
+    PB_PG_VALUE_DELETE_FOR_CONTACT,
+    PB_PG_EVIDENCE_ERASE_FOR_CONTACT,
+    PB_PG_RECIPIENT_WIPE_ERRORS,
+    PB_PG_EVENT_WIPE_PERSONAL_COUNT,
+    PB_PG_ERASURE_INSERT,
+    PB_PG_ERASURE_LIST,
+    PB_PG_ERASURE_GET_FOR_CONTACT,
+    PB_PG_SUPPRESSION_GET,
+    PB_PG_SUPPRESSION_EXISTS_MANY,
+    PB_PG_SUPPRESSION_DELETE,
+    PB_PG_CONTACT_LIST_EXPIRED,
+    /* issue 8: campaign_timeline.c */
+    PB_PG_RECIPIENT_SENT_HISTOGRAM,
     PB_PG_COUNT
 };
 
@@ -396,6 +414,12 @@ pb_pg_account_set_data_key(struct pb_conn *conn, const char *id, const unsigned 
                            size_t len);
 enum pb_qs
 pb_pg_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking);
+enum pb_qs
+pb_pg_account_set_storage_limits(struct pb_conn *conn, const char *id, int unlisted_days,
+                                 int unconfirmed_days);
+enum pb_qs
+pb_pg_account_claim_storage_sweep(struct pb_conn *conn, const char *id, int64_t now,
+                                  int64_t due_before);
 
 /* regions.c */
 enum pb_qs
@@ -742,5 +766,61 @@ pb_pg_recipient_unsubscribed(struct pb_conn *conn, const char *account_id, const
 enum pb_qs
 pb_pg_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
                                  const char *contact_id, pb_received_cb cb, void *cls);
+enum pb_qs
+pb_pg_recipient_load(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                     const pb_id_text *contact_ids, int n, pb_recipient_contact_cb contact_cb,
+                     pb_contact_value_cb value_cb, void *cls);
+
+/* erasure.c: wiping a contact's data, erasure receipts, suppression, storage limitation */
+enum pb_qs
+pb_pg_value_delete_for_contact(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                               int64_t *n);
+enum pb_qs
+pb_pg_evidence_erase_for_contact(struct pb_conn *conn, const char *account_id,
+                                 const char *contact_id, int64_t *n);
+enum pb_qs
+pb_pg_recipient_wipe_errors(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                            int64_t *n);
+enum pb_qs
+pb_pg_event_wipe_personal_count(struct pb_conn *conn, const char *account_id,
+                                const char *contact_id, int64_t *n);
+enum pb_qs
+pb_pg_erasure_insert(struct pb_conn *conn, const struct pb_erasure *erasure);
+enum pb_qs
+pb_pg_erasure_list(struct pb_conn *conn, const char *account_id, const char *before_id, int limit,
+                   pb_erasure_cb cb, void *cls);
+enum pb_qs
+pb_pg_erasure_get_for_contact(struct pb_conn *conn, const char *account_id, const char *contact_id,
+                              struct pb_erasure *out);
+enum pb_qs
+pb_pg_suppression_get(struct pb_conn *conn, const char *account_id,
+                      const unsigned char hash[PB_HASH_BYTES], char reason[16], int64_t *at);
+enum pb_qs
+pb_pg_suppression_exists_many(struct pb_conn *conn, const char *account_id,
+                              const unsigned char (*hashes)[PB_HASH_BYTES], int n, bool *has);
+enum pb_qs
+pb_pg_suppression_delete(struct pb_conn *conn, const char *account_id,
+                         const unsigned char hash[PB_HASH_BYTES]);
+enum pb_qs
+pb_pg_contact_list_expired(struct pb_conn *conn, const char *account_id, int64_t unlisted_before,
+                           int64_t unconfirmed_before, const char *after_id, int limit,
+                           pb_contact_cb cb, void *cls);
+enum pb_qs
+pb_pg_checkpoint(struct pb_conn *conn);
+
+/* contacts.c: the columns of a contact row ("c" is contacts) and their reader (a struct
+ * pb_contact). */
+#define PB_PG_CONTACT_COLUMNS                                                                      \
+    "c.id, c.account_id, encode(c.email_sealed, 'hex'), encode(c.email_bidx, 'hex'), c.status,"    \
+    " c.pseudonym, c.created_at, c.updated_at, c.suppressed_at"
+
+bool
+pb_pg_read_contact(const PGresult *res, int row, void *dst);
+
+/* campaign_timeline.c: a campaign's sends over time */
+enum pb_qs
+pb_pg_recipient_sent_histogram(struct pb_conn *conn, const char *account_id,
+                               const char *campaign_id, int64_t from, int64_t bucket_seconds, int n,
+                               int64_t *sent);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * SQLite: the accounts of the control store, with their settings (two-factor
- * requirement, tracking mode) and wrapped data keys.
+ * requirement, tracking mode, storage limits) and wrapped data keys.
  */
 #include "store/sqlite/sqlite_internal.h"
 
@@ -18,8 +18,9 @@ pb_sqlite_account_insert(struct pb_conn *conn, const struct pb_account *account)
     }
     enum pb_qs qs =
         pb_sqlite_prepare(c, PB_SQ_ACCOUNT_INSERT,
-                          "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          "INSERT INTO accounts (id, name, plan, created_at, data_key, require_2fa,"
+                          " erase_unlisted_days, erase_unconfirmed_days, storage_checked_at)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                           &st);
     if (qs < 0)
         return qs;
@@ -29,11 +30,16 @@ pb_sqlite_account_insert(struct pb_conn *conn, const struct pb_account *account)
     sqlite3_bind_int64(st, 4, account->created_at);
     pb_sqlite_bind_blob(st, 5, account->data_key, account->data_key_len);
     sqlite3_bind_int(st, 6, account->require_2fa ? 1 : 0);
+    sqlite3_bind_int(st, 7, account->erase_unlisted_days);
+    sqlite3_bind_int(st, 8, account->erase_unconfirmed_days);
+    sqlite3_bind_int64(st, 9, account->storage_checked_at);
     return pb_sqlite_step_change(c, st, "account insert");
 }
 
 /* The columns read_account() expects, in its order. */
-#define ACCOUNT_COLUMNS "id, name, plan, created_at, data_key, require_2fa, tracking"
+#define ACCOUNT_COLUMNS                                                                            \
+    "id, name, plan, created_at, data_key, require_2fa, tracking, erase_unlisted_days,"            \
+    " erase_unconfirmed_days, storage_checked_at"
 
 /* Fills `out` from a row of ACCOUNT_COLUMNS. */
 static bool
@@ -48,6 +54,9 @@ read_account(sqlite3_stmt *st, void *dst)
          ok;
     out->require_2fa = sqlite3_column_int(st, 5) != 0;
     ok = pb_sqlite_column_text(st, 6, out->tracking, sizeof(out->tracking)) && ok;
+    out->erase_unlisted_days = sqlite3_column_int(st, 7);
+    out->erase_unconfirmed_days = sqlite3_column_int(st, 8);
+    out->storage_checked_at = sqlite3_column_int64(st, 9);
     if (!ok)
         pb_error("sqlite: an accounts row does not fit its struct");
     return ok;
@@ -137,4 +146,42 @@ pb_sqlite_account_set_tracking(struct pb_conn *conn, const char *id, const char 
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, tracking ? tracking : "", -1, SQLITE_STATIC);
     return pb_sqlite_step_change(c, st, "account set tracking");
+}
+
+enum pb_qs
+pb_sqlite_account_set_storage_limits(struct pb_conn *conn, const char *id, int unlisted_days,
+                                     int unconfirmed_days)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    /* Negative days break the columns' CHECK: a hard error. */
+    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_SET_STORAGE_LIMITS,
+                                      "UPDATE accounts SET erase_unlisted_days = ?2,"
+                                      " erase_unconfirmed_days = ?3 WHERE id = ?1",
+                                      &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, unlisted_days);
+    sqlite3_bind_int(st, 3, unconfirmed_days);
+    return pb_sqlite_step_change(c, st, "account set storage limits");
+}
+
+enum pb_qs
+pb_sqlite_account_claim_storage_sweep(struct pb_conn *conn, const char *id, int64_t now,
+                                      int64_t due_before)
+{
+    struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
+    sqlite3_stmt *st;
+    /* One conditional UPDATE: of the nodes racing for the sweep, one changes the row. */
+    enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_ACCOUNT_CLAIM_STORAGE_SWEEP,
+                                      "UPDATE accounts SET storage_checked_at = ?2"
+                                      " WHERE id = ?1 AND storage_checked_at <= ?3",
+                                      &st);
+    if (qs < 0)
+        return qs;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, due_before);
+    return pb_sqlite_step_change(c, st, "account claim storage sweep");
 }

@@ -41,12 +41,8 @@ pb_sqlite_contact_insert(struct pb_conn *conn, const struct pb_contact *contact)
     return pb_sqlite_step_change(c, st, "contact insert");
 }
 
-#define CONTACT_COLUMNS                                                                            \
-    "c.id, c.account_id, c.email_sealed, c.email_bidx, c.status, c.pseudonym, c.created_at,"       \
-    " c.updated_at, c.suppressed_at"
-
-static bool
-read_contact(sqlite3_stmt *st, void *dst)
+bool
+pb_sqlite_read_contact(sqlite3_stmt *st, void *dst)
 {
     struct pb_contact *out = dst;
     bool ok = pb_sqlite_column_text(st, 0, out->id, sizeof(out->id));
@@ -74,14 +70,14 @@ pb_sqlite_contact_get(struct pb_conn *conn, const char *account_id, const char *
     struct pb_sqlite_conn *c = pb_sqlite_conn(conn);
     sqlite3_stmt *st;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_CONTACT_GET,
-                                      "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                                      "SELECT " PB_SQ_CONTACT_COLUMNS " FROM contacts c"
                                       " WHERE c.account_id = ?1 AND c.id = ?2",
                                       &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return pb_sqlite_get_one(c, st, read_contact, out, "contact get");
+    return pb_sqlite_get_one(c, st, pb_sqlite_read_contact, out, "contact get");
 }
 
 enum pb_qs
@@ -93,14 +89,14 @@ pb_sqlite_contact_get_by_bidx(struct pb_conn *conn, const char *account_id,
     if (bidx == NULL || bidx_len == 0)
         return PB_QS_NONE;
     enum pb_qs qs = pb_sqlite_prepare(c, PB_SQ_CONTACT_GET_BY_BIDX,
-                                      "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                                      "SELECT " PB_SQ_CONTACT_COLUMNS " FROM contacts c"
                                       " WHERE c.account_id = ?1 AND c.email_bidx = ?2",
                                       &st);
     if (qs < 0)
         return qs;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     pb_sqlite_bind_blob(st, 2, bidx, bidx_len);
-    return pb_sqlite_get_one(c, st, read_contact, out, "contact get by bidx");
+    return pb_sqlite_get_one(c, st, pb_sqlite_read_contact, out, "contact get by bidx");
 }
 
 enum pb_qs
@@ -113,7 +109,7 @@ pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char 
     enum pb_qs qs;
     if (in_list)
         qs = pb_sqlite_prepare(c, PB_SQ_CONTACT_LIST_IN_LIST,
-                               "SELECT " CONTACT_COLUMNS " FROM memberships m"
+                               "SELECT " PB_SQ_CONTACT_COLUMNS " FROM memberships m"
                                " JOIN contacts c ON c.id = m.contact_id"
                                " WHERE m.list_id = ?4 AND m.account_id = ?1"
                                " AND m.status = 'subscribed' AND c.account_id = ?1"
@@ -121,7 +117,7 @@ pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char 
                                &st);
     else
         qs = pb_sqlite_prepare(c, PB_SQ_CONTACT_LIST,
-                               "SELECT " CONTACT_COLUMNS " FROM contacts c"
+                               "SELECT " PB_SQ_CONTACT_COLUMNS " FROM contacts c"
                                " WHERE c.account_id = ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3",
                                &st);
     if (qs < 0)
@@ -133,7 +129,7 @@ pb_sqlite_contact_list(struct pb_conn *conn, const char *account_id, const char 
         sqlite3_bind_text(st, 4, list_id, -1, SQLITE_STATIC);
     for (int n = 0; pb_sqlite_next(c, st, n, &qs, "contact list"); n++) {
         struct pb_contact contact = {0};
-        if (!read_contact(st, &contact))
+        if (!pb_sqlite_read_contact(st, &contact))
             return pb_sqlite_bad_row(st);
         cb(cls, &contact);
     }

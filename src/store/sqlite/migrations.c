@@ -334,6 +334,50 @@ static const char *const migrations[] = {
     "  reason TEXT NOT NULL CHECK (reason IN ('bounce', 'erasure', 'complaint', 'manual')),"
     "  created_at BIGINT NOT NULL,"
     "  PRIMARY KEY (account_id, hash));",
+    /*
+     * 8: erasure and storage limitation (issue 7): the receipts, the
+     * accounts' storage limits, the status "unconfirmed" (a double opt-in
+     * pending) and indexes on the statements memberships and events name
+     * (an erasure asks which contacts use a statement).
+     *
+     * SQLite cannot alter a CHECK: memberships is rebuilt, column for column
+     * and with its index as before. Nothing references it (no foreign key,
+     * trigger or view), so dropping the old table under foreign_keys=ON
+     * deletes nothing elsewhere.
+     */
+    "CREATE TABLE erasures ("
+    "  id TEXT PRIMARY KEY,"
+    "  account_id TEXT NOT NULL,"
+    "  contact_id TEXT NOT NULL REFERENCES contacts(id),"
+    "  pseudonym TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('request', 'storage_limitation')),"
+    "  wiped TEXT NOT NULL DEFAULT '{}',"
+    "  erased_at BIGINT NOT NULL);"
+    "CREATE INDEX erasures_account ON erasures(account_id, id);"
+    "CREATE INDEX erasures_contact ON erasures(account_id, contact_id);"
+    "ALTER TABLE accounts ADD COLUMN erase_unlisted_days INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (erase_unlisted_days >= 0);"
+    "ALTER TABLE accounts ADD COLUMN erase_unconfirmed_days INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (erase_unconfirmed_days >= 0);"
+    "ALTER TABLE accounts ADD COLUMN storage_checked_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE memberships_v8 ("
+    "  account_id TEXT NOT NULL,"
+    "  list_id TEXT NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+    "  contact_id TEXT NOT NULL REFERENCES contacts(id),"
+    "  status TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed', 'unconfirmed')),"
+    "  statement_id TEXT,"
+    "  since BIGINT NOT NULL,"
+    "  PRIMARY KEY (list_id, contact_id));"
+    "INSERT INTO memberships_v8 (account_id, list_id, contact_id, status, statement_id, since)"
+    "  SELECT account_id, list_id, contact_id, status, statement_id, since FROM memberships;"
+    "DROP TABLE memberships;"
+    "ALTER TABLE memberships_v8 RENAME TO memberships;"
+    "CREATE INDEX memberships_contact ON memberships(contact_id);"
+    "CREATE INDEX memberships_statement ON memberships(statement_id, contact_id)"
+    "  WHERE statement_id IS NOT NULL;"
+    "CREATE INDEX consent_events_statement ON consent_events(statement_id, contact_id)"
+    "  WHERE statement_id IS NOT NULL;",
 };
 
 #define LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

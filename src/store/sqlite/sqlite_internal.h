@@ -164,6 +164,27 @@ enum pb_sq_stmt {
     PB_SQ_RECIPIENT_UNSUBSCRIBED,
     PB_SQ_RECIPIENT_EXISTS,
     PB_SQ_RECIPIENT_LIST_FOR_CONTACT,
+    PB_SQ_RECIPIENT_LOAD_CONTACTS,
+    PB_SQ_RECIPIENT_LOAD_VALUES,
+    /* issue 7: accounts.c (storage limits) and erasure.c */
+    PB_SQ_ACCOUNT_SET_STORAGE_LIMITS,
+    PB_SQ_ACCOUNT_CLAIM_STORAGE_SWEEP,
+    PB_SQ_VALUE_DELETE_FOR_CONTACT,
+    PB_SQ_EVIDENCE_ERASABLE,
+    PB_SQ_EVIDENCE_UNLINK,
+    PB_SQ_EVIDENCE_DELETE,
+    PB_SQ_RECIPIENT_WIPE_ERRORS,
+    PB_SQ_EVENT_WIPE_PERSONAL_COUNT,
+    PB_SQ_ERASURE_INSERT,
+    PB_SQ_ERASURE_LIST,
+    PB_SQ_ERASURE_GET_FOR_CONTACT,
+    PB_SQ_SUPPRESSION_GET,
+    PB_SQ_SUPPRESSION_EXISTS_MANY,
+    PB_SQ_SUPPRESSION_DELETE,
+    PB_SQ_CONTACT_LIST_EXPIRED,
+    /* issue 8: campaign_timeline.c */
+    PB_SQ_RECIPIENT_SENT_HISTOGRAM,
+    PB_SQ_CHECKPOINT,
     PB_SQ_COUNT
 };
 
@@ -332,6 +353,12 @@ pb_sqlite_account_set_data_key(struct pb_conn *conn, const char *id, const unsig
                                size_t len);
 enum pb_qs
 pb_sqlite_account_set_tracking(struct pb_conn *conn, const char *id, const char *tracking);
+enum pb_qs
+pb_sqlite_account_set_storage_limits(struct pb_conn *conn, const char *id, int unlisted_days,
+                                     int unconfirmed_days);
+enum pb_qs
+pb_sqlite_account_claim_storage_sweep(struct pb_conn *conn, const char *id, int64_t now,
+                                      int64_t due_before);
 
 /* regions.c */
 enum pb_qs
@@ -691,5 +718,61 @@ pb_sqlite_recipient_unsubscribed(struct pb_conn *conn, const char *account_id,
 enum pb_qs
 pb_sqlite_recipient_list_for_contact(struct pb_conn *conn, const char *account_id,
                                      const char *contact_id, pb_received_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_recipient_load(struct pb_conn *conn, const char *account_id, const char *campaign_id,
+                         const pb_id_text *contact_ids, int n, pb_recipient_contact_cb contact_cb,
+                         pb_contact_value_cb value_cb, void *cls);
+
+/* erasure.c: wiping a contact's data, erasure receipts, suppression, storage limitation */
+enum pb_qs
+pb_sqlite_value_delete_for_contact(struct pb_conn *conn, const char *account_id,
+                                   const char *contact_id, int64_t *n);
+enum pb_qs
+pb_sqlite_evidence_erase_for_contact(struct pb_conn *conn, const char *account_id,
+                                     const char *contact_id, int64_t *n);
+enum pb_qs
+pb_sqlite_recipient_wipe_errors(struct pb_conn *conn, const char *account_id,
+                                const char *contact_id, int64_t *n);
+enum pb_qs
+pb_sqlite_event_wipe_personal_count(struct pb_conn *conn, const char *account_id,
+                                    const char *contact_id, int64_t *n);
+enum pb_qs
+pb_sqlite_erasure_insert(struct pb_conn *conn, const struct pb_erasure *erasure);
+enum pb_qs
+pb_sqlite_erasure_list(struct pb_conn *conn, const char *account_id, const char *before_id,
+                       int limit, pb_erasure_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_erasure_get_for_contact(struct pb_conn *conn, const char *account_id,
+                                  const char *contact_id, struct pb_erasure *out);
+enum pb_qs
+pb_sqlite_suppression_get(struct pb_conn *conn, const char *account_id,
+                          const unsigned char hash[PB_HASH_BYTES], char reason[16], int64_t *at);
+enum pb_qs
+pb_sqlite_suppression_exists_many(struct pb_conn *conn, const char *account_id,
+                                  const unsigned char (*hashes)[PB_HASH_BYTES], int n, bool *has);
+enum pb_qs
+pb_sqlite_suppression_delete(struct pb_conn *conn, const char *account_id,
+                             const unsigned char hash[PB_HASH_BYTES]);
+enum pb_qs
+pb_sqlite_contact_list_expired(struct pb_conn *conn, const char *account_id,
+                               int64_t unlisted_before, int64_t unconfirmed_before,
+                               const char *after_id, int limit, pb_contact_cb cb, void *cls);
+enum pb_qs
+pb_sqlite_checkpoint(struct pb_conn *conn);
+
+/* contacts.c: the columns of a contact row ("c" is contacts) and their reader (a struct
+ * pb_contact). */
+#define PB_SQ_CONTACT_COLUMNS                                                                      \
+    "c.id, c.account_id, c.email_sealed, c.email_bidx, c.status, c.pseudonym, c.created_at,"       \
+    " c.updated_at, c.suppressed_at"
+
+bool
+pb_sqlite_read_contact(sqlite3_stmt *st, void *dst);
+
+/* campaign_timeline.c: a campaign's sends over time */
+enum pb_qs
+pb_sqlite_recipient_sent_histogram(struct pb_conn *conn, const char *account_id,
+                                   const char *campaign_id, int64_t from, int64_t bucket_seconds,
+                                   int n, int64_t *sent);
 
 #endif
