@@ -2,7 +2,7 @@
  * GET/POST /campaigns, GET/PATCH/DELETE /campaigns/{id}: campaigns of the
  * caller's account (authors may write them); POST /campaigns/{id}/test,
  * /send {at?}, /pause, /resume, /cancel (sending needs campaigns.send);
- * GET /campaigns/{id}/stats. The rules are in model/campaign.c.
+ * GET /campaigns/{id}/stats and /timeline. The rules are in model/campaign.c.
  */
 #include "api/api.h"
 
@@ -297,4 +297,19 @@ pb_api_campaigns_stats(struct pb_request *req)
         pb_reply_json(req, 200, out);
     else
         pb_api_reply_failure(req, err, NULL, NULL, "no such campaign", "read the statistics");
+}
+
+void
+pb_api_campaigns_timeline(struct pb_request *req)
+{
+    const struct pb_principal *who = pb_request_caller(req);
+    const char *id = who != NULL ? campaign_id_param(req) : NULL;
+    if (id == NULL)
+        return;
+    json_t *out = NULL;
+    enum pb_err err = pb_campaign_timeline(req->app, who, id, &out);
+    if (err == PB_ERR_OK)
+        pb_reply_json(req, 200, out);
+    else
+        pb_api_reply_failure(req, err, NULL, NULL, "no such campaign", "read the timeline");
 }

@@ -709,3 +709,78 @@ pb_campaign_stats(struct pb_app *app, const struct pb_principal *who, const char
     free(s);
     return err;
 }
+
+/* ---- the timeline ---- */
+
+struct timeline_ctx {
+    const char *account_id;
+    const char *id;
+    struct pb_campaign c;
+    int64_t now;
+    int64_t bucket;
+    int n;
+    int64_t sent[PB_CAMPAIGN_TIMELINE_MAX];
+};
+
+/* The smallest round bucket that spans `range` seconds in at most PB_CAMPAIGN_TIMELINE_MAX. */
+static int64_t
+timeline_bucket(int64_t range)
+{
+    static const int64_t round[] = {60,       300,      900,       1800,  3600,
+                                    3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400};
+    for (size_t i = 0; i < sizeof(round) / sizeof(round[0]); i++)
+        if (range <= round[i] * PB_CAMPAIGN_TIMELINE_MAX)
+            return round[i];
+    return (range + PB_CAMPAIGN_TIMELINE_MAX - 1) / PB_CAMPAIGN_TIMELINE_MAX;
+}
+
+static enum pb_qs
+timeline_tx(struct pb_tx *tx, void *cls)
+{
+    struct timeline_ctx *t = cls;
+    t->n = 0;
+    enum pb_qs qs = tx->ops->campaign_get(tx->conn, t->account_id, t->id, false, &t->c);
+    if (qs < 0)
+        return qs;
+    if (qs == PB_QS_NONE)
+        return pb_tx_abort(tx, PB_ERR_NOT_FOUND);
+    if (t->c.started_at == 0)
+        return PB_QS_ONE; /* nothing sent yet */
+    int64_t end = t->c.finished_at > 0 ? t->c.finished_at : t->now;
+    int64_t range = end > t->c.started_at ? end - t->c.started_at + 1 : 1;
+    t->bucket = timeline_bucket(range);
+    t->n = (int)((range + t->bucket - 1) / t->bucket);
+    return tx->ops->recipient_sent_histogram(tx->conn, t->account_id, t->id, t->c.started_at,
+                                             t->bucket, t->n, t->sent);
+}
+
+enum pb_err
+pb_campaign_timeline(struct pb_app *app, const struct pb_principal *who, const char *id,
+                     json_t **out)
+{
+    *out = NULL;
+    if (!pb_id_valid(id))
+        return PB_ERR_NOT_FOUND;
+    struct timeline_ctx *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return PB_ERR_NOMEM;
+    t->account_id = who->account_id;
+    t->id = id;
+    t->now = pb_clock_now();
+    enum pb_err err = pb_tenant_tx(app, who->account_id, PB_TX_READ, timeline_tx, t);
+    if (err == PB_ERR_OK) {
+        json_t *sent = json_array();
+        for (int i = 0; i < t->n; i++)
+            json_array_append_new(sent, json_integer(t->sent[i]));
+        char start[21] = "";
+        if (t->c.started_at > 0)
+            pb_clock_format_rfc3339(t->c.started_at, start);
+        *out = json_pack("{s:s, s:s?, s:I, s:o}", "id", t->c.id, "start",
+                         t->c.started_at > 0 ? start : NULL, "bucket_seconds",
+                         (json_int_t)t->bucket, "sent", sent);
+        if (*out == NULL)
+            err = PB_ERR_NOMEM;
+    }
+    free(t);
+    return err;
+}

@@ -84,6 +84,18 @@ enum pb_err
 pb_campaign_stats(struct pb_app *app, const struct pb_principal *who, const char *id, json_t **out);
 
 /*
+ * GET /campaigns/{id}/timeline: the messages sent over time, for a chart:
+ * {start, bucket_seconds, sent: [...]} from the start of the send to its end
+ * (or now), in at most PB_CAMPAIGN_TIMELINE_MAX buckets of a round size
+ * (a minute, 5 minutes, ... a week). `sent` is empty before the send starts.
+ */
+#define PB_CAMPAIGN_TIMELINE_MAX 60
+
+enum pb_err
+pb_campaign_timeline(struct pb_app *app, const struct pb_principal *who, const char *id,
+                     json_t **out);
+
+/*
  * For the sender threads: moves scheduled campaigns that are due to
  * "sending" and queues their prepare jobs. Returns how many started.
  */

@@ -203,26 +203,6 @@ expect_stat(json_t *s, const char *key, long want)
     }
 }
 
-/* Copies the first "https://.../X/TOKEN" path ("/X/TOKEN") found after `from` in `text`. */
-static bool
-find_link(const char *text, char kind, char path[256])
-{
-    char marker[8];
-    snprintf(marker, sizeof(marker), "/%c/", kind);
-    for (const char *p = strstr(text, marker); p != NULL; p = strstr(p + 1, marker)) {
-        size_t n = 3;
-        while (p[n] != '\0' && (strchr("-_", p[n]) != NULL || (p[n] >= '0' && p[n] <= '9') ||
-                                (p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
-            n++;
-        if (n >= 60 && n < 250) {
-            memcpy(path, p, n);
-            path[n] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
 static void
 add_contact(const char *email, const char *fields, const char *list, char id[PB_ID_LEN + 1])
 {
@@ -380,10 +360,33 @@ test_send_and_track(void **state)
     char id[PB_ID_LEN + 1];
     create(&owner, "/api/v1/campaigns", body, id);
     free(body);
+    /* Nothing sent yet: an empty timeline. */
+    struct pb_http_reply tl;
+    char timeline[128];
+    snprintf(timeline, sizeof(timeline), "/api/v1/campaigns/%s/timeline", id);
+    pb_test_call(&t, &owner, "GET", timeline, NULL, 200, &tl);
+    assert_int_equal(json_array_size(json_object_get(tl.json, "sent")), 0);
+    assert_true(json_is_null(json_object_get(tl.json, "start")));
+    pb_http_reply_free(&tl);
     int before = count_mail(sink_dir);
     snprintf(path, sizeof(path), "/api/v1/campaigns/%s/send", id);
     pb_test_call_ok(&t, &owner, "POST", path, "{}", 202);
     wait_state(id, "sent");
+    /* Sent over time: minutes since the start, adding up to the messages sent. */
+    pb_test_call(&t, &owner, "GET", timeline, NULL, 200, &tl);
+    assert_int_equal(json_integer_value(json_object_get(tl.json, "bucket_seconds")), 60);
+    assert_non_null(json_string_value(json_object_get(tl.json, "start")));
+    json_t *sent = json_object_get(tl.json, "sent");
+    assert_true(json_array_size(sent) >= 1 && json_array_size(sent) <= 60);
+    long total = 0;
+    size_t k;
+    json_t *bucket;
+    json_array_foreach(sent, k, bucket) total += (long)json_integer_value(bucket);
+    assert_int_equal(total, 2);
+    pb_http_reply_free(&tl);
+    snprintf(timeline, sizeof(timeline), "/api/v1/campaigns/%s/timeline",
+             "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    pb_test_call_ok(&t, &owner, "GET", timeline, NULL, 404);
     /* Sending twice is refused. */
     pb_test_expect_error(&t, &owner, "POST", path, "{}", 409, 0, NULL);
 
@@ -413,7 +416,7 @@ test_send_and_track(void **state)
 
     /* The open pixel: counted twice, once uniquely. */
     char link[256];
-    assert_true(find_link(mail, 'o', link));
+    assert_true(pb_test_find_link(mail, 'o', link));
     struct pb_http_client anonymous;
     memset(&anonymous, 0, sizeof(anonymous));
     struct pb_http_reply r;
@@ -425,7 +428,7 @@ test_send_and_track(void **state)
         pb_http_reply_free(&r);
     }
     /* The click: a redirect to the campaign's own URL, counted. */
-    assert_true(find_link(mail, 'c', link));
+    assert_true(pb_test_find_link(mail, 'c', link));
     pb_test_call(&t, &anonymous, "GET", link, NULL, 302, &r);
     char location[512];
     assert_true(pb_http_reply_header(&r, "Location", location, sizeof(location)));
@@ -437,7 +440,7 @@ test_send_and_track(void **state)
     pb_test_call_ok(&t, &anonymous, "GET", link, NULL, 404);
 
     /* One-click unsubscribe: no cookie, no CSRF token, idempotent. */
-    assert_true(find_link(mail, 'u', link));
+    assert_true(pb_test_find_link(mail, 'u', link));
     pb_test_call(&t, &anonymous, "GET", link, NULL, 200, &r);
     if (strstr(r.body, "<form method=\"post\"") == NULL)
         fail_msg("no unsubscribe button: %s", r.body);
