@@ -45,6 +45,7 @@ struct pb_runner {
     struct pb_app *app;
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    unsigned long queued; /* how many times jobs were queued: idle threads wake when it moves */
     bool stopping;
     int threads;
     bool periodic;        /* thread 0 runs the periodic tasks (not in pb_runner_run_job) */
@@ -163,7 +164,7 @@ is_stopping(struct pb_runner *r)
     return stopping;
 }
 
-/* Sleeps `seconds` or until stopped; false when stopping. */
+/* Sleeps `seconds`, or until jobs are queued in this process or it stops; false when stopping. */
 static bool
 idle(struct pb_runner *r, int seconds)
 {
@@ -171,7 +172,9 @@ idle(struct pb_runner *r, int seconds)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += seconds;
     pthread_mutex_lock(&r->lock);
-    while (!r->stopping && pthread_cond_timedwait(&r->wake, &r->lock, &until) != ETIMEDOUT)
+    unsigned long queued = r->queued;
+    while (!r->stopping && r->queued == queued &&
+           pthread_cond_timedwait(&r->wake, &r->lock, &until) != ETIMEDOUT)
         ;
     bool stopping = r->stopping;
     pthread_mutex_unlock(&r->lock);
@@ -303,6 +306,17 @@ run(void *arg)
     return NULL;
 }
 
+/* The listener of model/job.h: a job was queued here, so the idle threads look at once. */
+static void
+jobs_queued(void *cls)
+{
+    struct pb_runner *r = cls;
+    pthread_mutex_lock(&r->lock);
+    r->queued++;
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static void
 stop_threads(struct pb_runner *r, int started)
 {
@@ -342,6 +356,7 @@ pb_runner_start(struct pb_app *app, const char *node_id, int threads, struct pb_
             return PB_ERR_NOMEM;
         }
     }
+    pb_job_set_listener(jobs_queued, r);
     *out = r;
     return PB_ERR_OK;
 }
@@ -351,6 +366,7 @@ pb_runner_stop(struct pb_runner *runner)
 {
     if (runner == NULL)
         return;
+    pb_job_set_listener(NULL, NULL);
     stop_threads(runner, runner->threads);
     pthread_cond_destroy(&runner->wake);
     pthread_mutex_destroy(&runner->lock);

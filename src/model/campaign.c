@@ -393,8 +393,10 @@ pb_campaign_send(struct pb_app *app, const struct pb_principal *who, const char 
     } else if (err == PB_ERR_CONFLICT) {
         snprintf(why, PB_WHY_MAX, "the campaign is no longer a draft; only a draft can be sent");
     }
-    if (err == PB_ERR_OK)
+    if (err == PB_ERR_OK) {
+        pb_job_notify_queued(); /* the prepare job (none when scheduled for later: harmless) */
         err = pb_campaign_get(app, who, id, false, out);
+    }
     return err;
 }
 
@@ -515,6 +517,8 @@ pb_campaign_start_due(struct pb_app *app, int64_t now)
         }
     }
     free(d);
+    if (started > 0)
+        pb_job_notify_queued();
     return started;
 }
 

@@ -2,6 +2,7 @@
 #include "model/job.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -79,6 +80,8 @@ pb_job_enqueue_id(struct pb_app *app, const char *account_id, const char *kind,
     job->created_at = job->updated_at = pb_clock_now();
     enum pb_err err = pb_tenant_tx(app, account_id, PB_TX_WRITE, insert_tx, job);
     free(job);
+    if (err == PB_ERR_OK)
+        pb_job_notify_queued();
     return err;
 }
 
@@ -133,4 +136,27 @@ pb_job_insert_tx(struct pb_tx *tx, const char *account_id, const char *kind,
         memcpy(id, job->id, PB_ID_LEN + 1);
     free(job);
     return qs;
+}
+
+/* The process's one listener; the lock keeps it from going while it is told. */
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*listener_fn)(void *cls);
+static void *listener_cls;
+
+void
+pb_job_set_listener(void (*fn)(void *cls), void *cls)
+{
+    pthread_mutex_lock(&listener_lock);
+    listener_fn = fn;
+    listener_cls = cls;
+    pthread_mutex_unlock(&listener_lock);
+}
+
+void
+pb_job_notify_queued(void)
+{
+    pthread_mutex_lock(&listener_lock);
+    if (listener_fn != NULL)
+        listener_fn(listener_cls);
+    pthread_mutex_unlock(&listener_lock);
 }

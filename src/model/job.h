@@ -46,4 +46,16 @@ enum pb_qs
 pb_job_insert_tx(struct pb_tx *tx, const char *account_id, const char *kind,
                  const char *params_json, char id[PB_ID_LEN + 1]);
 
+/*
+ * The runner of this process listens for new jobs, so that a job queued by
+ * a request starts at once instead of at the runner's next idle poll:
+ * pb_job_set_listener(fn, cls) at its start, (NULL, NULL) before it goes.
+ * pb_job_notify_queued() is called after the commit that queued jobs.
+ */
+void
+pb_job_set_listener(void (*fn)(void *cls), void *cls);
+
+void
+pb_job_notify_queued(void);
+
 #endif
