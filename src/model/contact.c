@@ -13,6 +13,7 @@
 #include "model/email.h"
 #include "model/erasure.h"
 #include "model/field.h"
+#include "model/roles.h"
 #include "model/tenant.h"
 
 void
@@ -335,7 +336,7 @@ pb_contact_create(struct pb_app *app, const struct pb_principal *who,
         snprintf(why, PB_WHY_MAX, "fields is an object of field keys and values");
         return PB_ERR_FIELD_INVALID;
     }
-    if (in->override_suppression && who->role != PB_ROLE_OWNER) {
+    if (in->override_suppression && !pb_role_allows(who->role, PB_PERM_SUPPRESSION_OVERRIDE)) {
         *field = "override_suppression";
         snprintf(why, PB_WHY_MAX, "only an owner may add a suppressed address again");
         return PB_ERR_FORBIDDEN;

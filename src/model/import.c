@@ -16,6 +16,7 @@
 #include "model/audit.h"
 #include "model/import_internal.h"
 #include "model/job.h"
+#include "model/roles.h"
 #include "model/tenant.h"
 
 /* ---- parameters and cursor ---- */
@@ -407,7 +408,7 @@ pb_import_start(struct pb_app *app, const struct pb_principal *who, struct pb_im
                  "null");
         return PB_ERR_INVALID;
     }
-    if (in->override_suppression && who->role != PB_ROLE_OWNER) {
+    if (in->override_suppression && !pb_role_allows(who->role, PB_PERM_SUPPRESSION_OVERRIDE)) {
         *field = "override_suppression";
         snprintf(why, PB_WHY_MAX, "only an owner may import suppressed addresses again");
         return PB_ERR_FORBIDDEN;

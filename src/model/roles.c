@@ -18,6 +18,7 @@ static const char *const perm_names[PB_PERM_COUNT] = {
     [PB_PERM_SETTINGS_MANAGE] = "settings.manage",
     [PB_PERM_AUDIT_READ] = "audit.read",
     [PB_PERM_OWNERS_MANAGE] = "owners.manage",
+    [PB_PERM_SUPPRESSION_OVERRIDE] = "suppression.override",
 };
 
 /*
@@ -43,6 +44,7 @@ static const bool grants[][PB_PERM_COUNT] = {
             [PB_PERM_SETTINGS_MANAGE] = true,
             [PB_PERM_AUDIT_READ] = true,
             [PB_PERM_OWNERS_MANAGE] = true,
+            [PB_PERM_SUPPRESSION_OVERRIDE] = true,
         },
     [PB_ROLE_ADMIN] =
         {

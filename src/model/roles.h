@@ -28,6 +28,8 @@ enum pb_perm {
     PB_PERM_SETTINGS_MANAGE,
     PB_PERM_AUDIT_READ,    /* owners only */
     PB_PERM_OWNERS_MANAGE, /* owners only: make, demote or remove an owner */
+    /* owners only: add an address on the suppression list again, with fresh consent */
+    PB_PERM_SUPPRESSION_OVERRIDE,
     PB_PERM_COUNT
 };
 

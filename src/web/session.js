@@ -14,7 +14,7 @@ const ALL = [
 ];
 
 const GRANTS = {
-  owner: new Set([...ALL, 'audit.read', 'owners.manage']),
+  owner: new Set([...ALL, 'audit.read', 'owners.manage', 'suppression.override']),
   admin: new Set(ALL),
   author: new Set(['contacts.search', 'campaigns.write']),
 };

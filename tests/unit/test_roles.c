@@ -10,13 +10,14 @@
 #include "model/roles.h"
 
 static void
-owners_hold_every_permission_admins_all_but_audit_and_owners(void **state)
+owners_hold_every_permission_admins_all_but_the_owners_own(void **state)
 {
     (void)state;
     for (int p = 0; p < PB_PERM_COUNT; p++) {
         assert_true(pb_role_allows(PB_ROLE_OWNER, (enum pb_perm)p));
         assert_true(pb_role_allows(PB_ROLE_ADMIN, (enum pb_perm)p) ==
-                    (p != PB_PERM_AUDIT_READ && p != PB_PERM_OWNERS_MANAGE));
+                    (p != PB_PERM_AUDIT_READ && p != PB_PERM_OWNERS_MANAGE &&
+                     p != PB_PERM_SUPPRESSION_OVERRIDE));
     }
 }
 
@@ -33,6 +34,7 @@ authors_search_and_write_but_never_see_addresses(void **state)
         PB_PERM_CAMPAIGNS_SEND,
         PB_PERM_USERS_MANAGE,
         PB_PERM_SETTINGS_MANAGE,
+        PB_PERM_SUPPRESSION_OVERRIDE,
     };
     for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
         assert_false(pb_role_allows(PB_ROLE_AUTHOR, denied[i]));
@@ -69,7 +71,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(owners_hold_every_permission_admins_all_but_audit_and_owners),
+        cmocka_unit_test(owners_hold_every_permission_admins_all_but_the_owners_own),
         cmocka_unit_test(authors_search_and_write_but_never_see_addresses),
         cmocka_unit_test(nobody_holds_only_public),
         cmocka_unit_test(names_round_trip),
