@@ -8,6 +8,10 @@ import { barChart, stackedBar, columnChart } from './charts.js';
 import { stateBadge } from './view-campaigns.js';
 
 const POLL_MS = 2000;
+// The counters are cheap to read; the timeline scans the campaign's sent
+// recipients, so while sending it is read again only this often (and once
+// more whenever the state changes, so the final chart is complete).
+const TIMELINE_MS = 10000;
 
 function pct(part, whole) {
   if (!whole) return '—';
@@ -132,12 +136,18 @@ export async function render(container, params, ctx) {
   clear(container).append(
     pageHeader(`Statistics: ${c.name}`, c.subject, stateBox, linkButton('Campaign', `#/campaigns/${encodeURIComponent(id)}`, 'secondary')),
     box);
+  let timeline = null;
+  let timelineAt = 0;
+  let timelineState = null;
   const p = poller(async () => {
     let s;
-    let timeline;
     try {
       s = await api.get(`/campaigns/${encodeURIComponent(id)}/stats`);
-      timeline = await api.get(`/campaigns/${encodeURIComponent(id)}/timeline`);
+      if (!timeline || s.state !== timelineState || Date.now() - timelineAt >= TIMELINE_MS) {
+        timeline = await api.get(`/campaigns/${encodeURIComponent(id)}/timeline`);
+        timelineAt = Date.now();
+        timelineState = s.state;
+      }
     } catch (err) {
       if (ctx.isCurrent()) clear(box).append(errorState(err, () => ctx.go(location.hash)));
       return false;
